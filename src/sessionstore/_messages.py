@@ -1,0 +1,236 @@
+"""The message model: msgspec structs in the JSON form of ``brainwires-core``.
+
+Messages are validated and encoded once, at the edge of a write
+(:func:`encode_messages`), and decoded straight into structs on load
+(:func:`decode_segments`); backends only ever move JSON bytes.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, Union
+
+import msgspec
+
+from sessionstore._errors import CorruptSessionError, InvalidMessageError
+
+__all__ = [
+    "Base64ImageSource",
+    "Block",
+    "EncodedMessages",
+    "ImageBlock",
+    "Message",
+    "MessageInput",
+    "Role",
+    "TextBlock",
+    "ToolResultBlock",
+    "ToolUseBlock",
+    "decode_segments",
+    "encode_messages",
+]
+
+
+class Role(enum.StrEnum):
+    """Who wrote a message."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+    SYSTEM = "system"
+    TOOL = "tool"
+
+
+class TextBlock(msgspec.Struct, frozen=True, tag="text", tag_field="type"):
+    """Plain text inside block content."""
+
+    text: str
+
+
+class Base64ImageSource(msgspec.Struct, frozen=True, tag="base64", tag_field="type"):
+    """Image bytes, base64-encoded, with their media type (``image/png``...)."""
+
+    media_type: str
+    data: str
+
+
+class ImageBlock(msgspec.Struct, frozen=True, tag="image", tag_field="type"):
+    """An image."""
+
+    source: Base64ImageSource
+
+
+class ToolUseBlock(msgspec.Struct, frozen=True, tag="tool_use", tag_field="type"):
+    """A tool call made by the assistant; ``input`` is any JSON value."""
+
+    id: str
+    name: str
+    input: Any = msgspec.field(default_factory=dict)
+
+
+class ToolResultBlock(
+    msgspec.Struct, frozen=True, omit_defaults=True, tag="tool_result", tag_field="type"
+):
+    """The result of a tool call; ``is_error`` is omitted from JSON when None."""
+
+    tool_use_id: str
+    content: str
+    is_error: bool | None = None
+
+
+Block = Union[TextBlock, ImageBlock, ToolUseBlock, ToolResultBlock]
+
+
+class Message(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
+    """One message of a transcript: an immutable value compared by content.
+
+    ``content`` is a string or a list of blocks; ``name`` and ``metadata``
+    (any JSON value) are optional and omitted from JSON when absent.
+    """
+
+    role: Role
+    content: str | list[Block]
+    name: str | None = None
+    metadata: Any = None
+
+    @classmethod
+    def user(cls, text: str, *, name: str | None = None, metadata: Any = None) -> Message:
+        """A user turn with text content."""
+        return cls(Role.USER, text, name, metadata)
+
+    @classmethod
+    def assistant(cls, text: str, *, name: str | None = None, metadata: Any = None) -> Message:
+        """An assistant turn with text content."""
+        return cls(Role.ASSISTANT, text, name, metadata)
+
+    @classmethod
+    def system(cls, text: str, *, name: str | None = None, metadata: Any = None) -> Message:
+        """A system prompt."""
+        return cls(Role.SYSTEM, text, name, metadata)
+
+    @classmethod
+    def tool_result(cls, tool_use_id: str, content: str, is_error: bool | None = None) -> Message:
+        """A ``tool`` message carrying one tool result."""
+        return cls(Role.TOOL, [ToolResultBlock(tool_use_id, content, is_error)])
+
+    @property
+    def text(self) -> str | None:
+        """The string content, or None when the content is a list of blocks."""
+        return self.content if isinstance(self.content, str) else None
+
+    def text_or_summary(self) -> str:
+        """Any content rendered as readable text (blocks one per line)."""
+        if isinstance(self.content, str):
+            return self.content
+        return "\n".join(_summarise_block(block) for block in self.content)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Message:
+        """Build a message from its JSON form as Python values; raises InvalidMessageError."""
+        try:
+            return msgspec.convert(data, cls)
+        except msgspec.ValidationError as exc:
+            raise InvalidMessageError(f"invalid message: {exc}") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form as Python values, absent optional fields omitted."""
+        result: dict[str, Any] = msgspec.to_builtins(self)
+        return result
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Message:
+        """Decode one message from JSON text; raises InvalidMessageError."""
+        try:
+            return _MESSAGE_DECODER.decode(data)
+        except msgspec.DecodeError as exc:
+            raise InvalidMessageError(f"invalid message JSON: {exc}") from exc
+
+    def to_json(self) -> bytes:
+        """Encode this message as JSON bytes."""
+        return _ENCODER.encode(self)
+
+
+def _summarise_block(block: Block) -> str:
+    if isinstance(block, TextBlock):
+        return block.text
+    if isinstance(block, ImageBlock):
+        size = len(block.source.data) * 3 // 4
+        return f"[image {block.source.media_type}, ~{size} bytes]"
+    if isinstance(block, ToolUseBlock):
+        arguments = _ENCODER.encode(block.input).decode()
+        return f"[tool call {block.name} ({block.id}): {arguments}]"
+    marker = " (error)" if block.is_error else ""
+    return f"[tool result {block.tool_use_id}{marker}: {block.content}]"
+
+
+MessageInput = Union[Message, dict[str, Any]]
+
+_ENCODER = msgspec.json.Encoder()
+_MESSAGE_DECODER = msgspec.json.Decoder(Message)
+_LIST_DECODER = msgspec.json.Decoder(list[Message])
+_INDEX_IN_PATH = re.compile(r"\$\[(\d+)\]")
+
+
+class EncodedMessages(msgspec.Struct, frozen=True):
+    """Validated messages of one write: ``payload`` is their JSON array, ``count`` their number."""
+
+    payload: bytes
+    count: int
+
+
+def encode_messages(messages: Sequence[MessageInput] | Iterable[MessageInput]) -> EncodedMessages:
+    """Validate ``messages`` (structs or dicts) and encode them as one JSON array.
+
+    Raises InvalidMessageError naming the first bad message's index and problem.
+    """
+    if isinstance(messages, (str, bytes, dict, Message)) or not isinstance(messages, Iterable):
+        raise InvalidMessageError(
+            f"messages must be a list of Message objects or dicts, got {type(messages).__name__}"
+        )
+    items = list(messages)
+    for index, item in enumerate(items):
+        if not isinstance(item, (Message, dict)):
+            raise InvalidMessageError(
+                f"message {index}: expected a Message or a dict, got {type(item).__name__}",
+                index=index,
+            )
+    try:
+        raw = _ENCODER.encode(items)
+    except (TypeError, ValueError, OverflowError) as exc:
+        unencodable = _first_unencodable(items)
+        raise InvalidMessageError(
+            f"message {unencodable}: not JSON-encodable: {exc}", index=unencodable
+        ) from exc
+    try:
+        validated = _LIST_DECODER.decode(raw)
+    except msgspec.ValidationError as exc:
+        match = _INDEX_IN_PATH.search(str(exc))
+        bad_index = int(match.group(1)) if match else None
+        where = "messages" if bad_index is None else f"message {bad_index}"
+        raise InvalidMessageError(f"{where}: {exc}", index=bad_index) from exc
+    # Re-encode the validated structs so storage holds one canonical form
+    # (defaults omitted, "metadata": null dropped, unknown shapes impossible).
+    return EncodedMessages(_ENCODER.encode(validated), len(validated))
+
+
+def _first_unencodable(items: list[MessageInput]) -> int | None:
+    for index, item in enumerate(items):
+        try:
+            _ENCODER.encode(item)
+        except (TypeError, ValueError, OverflowError):
+            return index
+    return None
+
+
+def decode_segments(session_id: str, segments: Iterable[bytes]) -> list[Message]:
+    """Decode a transcript stored as JSON-array segments, in order.
+
+    Raises CorruptSessionError naming ``session_id`` when a segment does not decode.
+    """
+    messages: list[Message] = []
+    try:
+        for segment in segments:
+            messages.extend(_LIST_DECODER.decode(segment))
+    except (msgspec.DecodeError, TypeError) as exc:
+        raise CorruptSessionError(session_id, str(exc)) from exc
+    return messages

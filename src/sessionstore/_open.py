@@ -1,0 +1,64 @@
+"""``open_store(url)``: a registry of URL schemes to backends imported only when used."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import cast
+from urllib.parse import urlsplit
+
+from sessionstore._errors import InvalidArgumentError
+from sessionstore._store import SessionStore
+
+__all__ = ["BACKENDS", "DEFAULT_URL", "open_store"]
+
+DEFAULT_URL = "sqlite:///sessions.db"
+
+#: URL scheme -> "module:Class". The module is imported on first use of its scheme.
+BACKENDS: dict[str, str] = {
+    "memory": "sessionstore.backends.memory:InMemorySessionStore",
+    "sqlite": "sessionstore.backends.sqlite:SQLiteSessionStore",
+    "postgresql": "sessionstore.backends.postgres:PostgresSessionStore",
+    "postgres": "sessionstore.backends.postgres:PostgresSessionStore",
+    "redis": "sessionstore.backends.redis:RedisSessionStore",
+    "rediss": "sessionstore.backends.redis:RedisSessionStore",
+    "unix": "sessionstore.backends.redis:RedisSessionStore",
+}
+
+
+def resolve_url(url: str | None = None) -> str:
+    """``url``, else ``$SESSIONSTORE_URL``, else ``sqlite:///sessions.db``."""
+    if url is None:
+        url = os.environ.get("SESSIONSTORE_URL") or DEFAULT_URL
+    return url
+
+
+def open_store(url: str | None = None) -> SessionStore:
+    """Return an unopened store for ``url``; it connects on first use or ``async with``.
+
+    Without ``url``, ``$SESSIONSTORE_URL`` is used, then ``sqlite:///sessions.db``.
+    An unknown scheme raises ValueError listing the known ones.
+    """
+    url = resolve_url(url)
+    if not isinstance(url, str):
+        raise InvalidArgumentError(f"store URL must be a str, got {type(url).__name__}")
+    scheme = urlsplit(url).scheme.lower()
+    target = BACKENDS.get(scheme)
+    if target is None:
+        known = ", ".join(f"{name}://" for name in sorted(BACKENDS))
+        shown = f"{scheme}://" if scheme else "(none)"
+        raise InvalidArgumentError(
+            f"unknown store URL scheme {shown} in {_redact(url)!r}; known schemes: {known}"
+        )
+    module_name, _, class_name = target.partition(":")
+    store_class = getattr(importlib.import_module(module_name), class_name)
+    return cast(SessionStore, store_class.from_url(url))
+
+
+def _redact(url: str) -> str:
+    """``url`` with any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()

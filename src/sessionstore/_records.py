@@ -1,0 +1,104 @@
+"""Session ids, records and list windows: the values every store method takes and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sessionstore._errors import InvalidArgumentError, InvalidSessionIdError
+
+__all__ = [
+    "MAX_SESSION_ID_BYTES",
+    "ListOptions",
+    "SessionId",
+    "SessionRecord",
+    "datetime_from_micros",
+    "micros_from_datetime",
+    "utc_now",
+    "validate_session_id",
+]
+
+MAX_SESSION_ID_BYTES = 1024
+
+
+class SessionId(str):
+    """An opaque session id: any Unicode string of 1 to 1,024 UTF-8 bytes without NUL."""
+
+    __slots__ = ()
+
+
+def validate_session_id(value: object) -> SessionId:
+    """Return ``value`` as a SessionId or raise InvalidSessionIdError saying why."""
+    if not isinstance(value, str):
+        raise InvalidSessionIdError(f"session id must be a str, got {type(value).__name__}")
+    if not value:
+        raise InvalidSessionIdError("session id must not be empty")
+    if "\x00" in value:
+        raise InvalidSessionIdError(f"session id {value!r} contains a NUL character")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise InvalidSessionIdError(
+            f"session id {value!r} is not valid Unicode (lone surrogate at {exc.start})"
+        ) from exc
+    if size > MAX_SESSION_ID_BYTES:
+        raise InvalidSessionIdError(
+            f"session id is {size} UTF-8 bytes, more than the {MAX_SESSION_ID_BYTES} allowed"
+        )
+    return value if type(value) is SessionId else SessionId(value)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """What a store knows about a session without reading its transcript."""
+
+    id: SessionId
+    message_count: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListOptions:
+    """A window over the listing order: skip ``offset``, take ``limit`` (None = all)."""
+
+    offset: int = 0
+    limit: int | None = None
+    newest_first: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.offset, bool) or not isinstance(self.offset, int) or self.offset < 0:
+            raise InvalidArgumentError(
+                f"ListOptions.offset must be an int >= 0, got {self.offset!r}"
+            )
+        if self.limit is not None and (
+            isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 0
+        ):
+            raise InvalidArgumentError(
+                f"ListOptions.limit must be None or an int >= 0, got {self.limit!r}"
+            )
+        if not isinstance(self.newest_first, bool):
+            raise InvalidArgumentError(
+                f"ListOptions.newest_first must be a bool, got {self.newest_first!r}"
+            )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def micros_from_datetime(moment: datetime) -> int:
+    """Microseconds since the Unix epoch of an aware datetime (exact, no float rounding)."""
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def datetime_from_micros(micros: int) -> datetime:
+    """The aware UTC datetime ``micros`` microseconds after the Unix epoch."""
+    seconds, remainder = divmod(micros, 1_000_000)
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=remainder)

@@ -1,0 +1,248 @@
+"""The abstract ``SessionStore``: the contract every backend honours, in docstrings.
+
+Public methods are concrete: they validate arguments, refuse calls after
+``close()`` and encode messages once, then call the abstract ``_``-prefixed
+hooks that a backend implements. A backend therefore never sees an invalid
+id, message or window, and every backend rejects bad input the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from sessionstore._errors import InvalidArgumentError, StoreClosedError
+from sessionstore._messages import EncodedMessages, Message, MessageInput, encode_messages
+from sessionstore._records import ListOptions, SessionId, SessionRecord, validate_session_id
+
+__all__ = ["SessionStore"]
+
+
+def _check_expected_version(expected_version: int | None) -> None:
+    if expected_version is None:
+        return
+    if (
+        isinstance(expected_version, bool)
+        or not isinstance(expected_version, int)
+        or expected_version < 0
+    ):
+        raise InvalidArgumentError(
+            f"expected_version must be None or an int >= 0, got {expected_version!r}"
+        )
+
+
+class SessionStore(ABC):
+    """Persistence for conversation transcripts keyed by session id.
+
+    All methods are coroutines and the store is safe to share between tasks.
+    Use it as an async context manager, or call ``close()`` when done.
+    Backends implement the ``_``-prefixed abstract hooks; ``_open`` and
+    ``_close`` have no-op defaults.
+    """
+
+    _closed: bool = False
+    _opened: bool = False
+    _open_lock: asyncio.Lock | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Connect or create storage now; otherwise the first call does it. Idempotent."""
+        self._ensure_not_closed()
+        if self._opened:
+            return
+        if self._open_lock is None:
+            self._open_lock = asyncio.Lock()
+        async with self._open_lock:
+            self._ensure_not_closed()
+            if not self._opened:
+                await self._open()
+                self._opened = True
+
+    async def close(self) -> None:
+        """Release connections and files. Idempotent; any later call raises StoreClosedError."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._closed
+
+    def _ensure_not_closed(self) -> None:
+        if self._closed:
+            raise StoreClosedError(f"{type(self).__name__} is closed")
+
+    async def _ready(self) -> None:
+        self._ensure_not_closed()
+        if not self._opened:
+            await self.open()
+
+    # -- the contract --------------------------------------------------------------
+
+    async def load(self, session_id: str) -> list[Message] | None:
+        """The whole transcript in order, or None when ``session_id`` is unknown."""
+        sid = validate_session_id(session_id)
+        await self._ready()
+        return await self._load(sid)
+
+    async def save(
+        self,
+        session_id: str,
+        messages: Iterable[MessageInput],
+        *,
+        expected_version: int | None = None,
+    ) -> SessionRecord:
+        """Atomically replace the transcript (creating it when missing); return the new record.
+
+        With ``expected_version=N`` the write happens only if the current version
+        is N (0 = must not exist), else ConflictError and nothing is written.
+        """
+        sid = validate_session_id(session_id)
+        encoded = encode_messages(messages)
+        _check_expected_version(expected_version)
+        await self._ready()
+        return await self._save(sid, encoded, expected_version)
+
+    async def append(
+        self,
+        session_id: str,
+        messages: Iterable[MessageInput],
+        *,
+        expected_version: int | None = None,
+    ) -> SessionRecord:
+        """Atomically add messages at the end (creating the session when missing).
+
+        The cost does not grow with the stored transcript's length; concurrent
+        appends all land, each call's messages contiguous. ``expected_version``
+        as for ``save``.
+        """
+        sid = validate_session_id(session_id)
+        encoded = encode_messages(messages)
+        _check_expected_version(expected_version)
+        await self._ready()
+        return await self._append(sid, encoded, expected_version)
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        """The session's record (metadata only), or None when unknown."""
+        sid = validate_session_id(session_id)
+        await self._ready()
+        return await self._get(sid)
+
+    async def list(self) -> builtins.list[SessionRecord]:
+        """Every session, newest-last (ascending by last write)."""
+        return await self.list_paginated(None)
+
+    async def list_paginated(
+        self, options: ListOptions | None = None
+    ) -> builtins.list[SessionRecord]:
+        """A window of the listing order (oldest write first, or newest first).
+
+        Pushed down to storage: a page reads no transcripts and never sorts all sessions.
+        """
+        if options is None:
+            options = ListOptions()
+        elif not isinstance(options, ListOptions):
+            raise InvalidArgumentError(
+                f"options must be a ListOptions or None, got {type(options).__name__}"
+            )
+        await self._ready()
+        return await self._list(options)
+
+    async def count(self) -> int:
+        """How many sessions exist."""
+        await self._ready()
+        return await self._count()
+
+    async def delete(self, session_id: str) -> None:
+        """Remove the session; deleting an unknown id is a no-op."""
+        sid = validate_session_id(session_id)
+        await self._ready()
+        await self._delete(sid)
+
+    async def prune(
+        self, *, updated_before: datetime | None = None, keep_newest: int | None = None
+    ) -> int:
+        """Delete old sessions; return how many were deleted.
+
+        ``updated_before`` (aware datetime) deletes sessions last written before it;
+        ``keep_newest=N`` deletes all but the N most recently written; with both, a
+        session goes only when it is old and not among the newest N.
+        """
+        if updated_before is None and keep_newest is None:
+            raise InvalidArgumentError("prune needs updated_before, keep_newest or both")
+        if updated_before is not None and (
+            not isinstance(updated_before, datetime) or updated_before.utcoffset() is None
+        ):
+            raise InvalidArgumentError(
+                f"updated_before must be a timezone-aware datetime, got {updated_before!r}"
+            )
+        if keep_newest is not None and (
+            isinstance(keep_newest, bool) or not isinstance(keep_newest, int) or keep_newest < 0
+        ):
+            raise InvalidArgumentError(f"keep_newest must be an int >= 0, got {keep_newest!r}")
+        await self._ready()
+        return await self._prune(updated_before, keep_newest)
+
+    # -- what a backend implements -------------------------------------------------
+
+    async def _open(self) -> None:  # noqa: B027 - optional hook
+        """Connect / create storage. Called once, before the first operation."""
+
+    async def _close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources. Called once."""
+
+    @abstractmethod
+    async def _load(self, session_id: SessionId) -> builtins.list[Message] | None:
+        """Return the transcript or None."""
+
+    @abstractmethod
+    async def _save(
+        self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
+    ) -> SessionRecord:
+        """Replace the transcript atomically, checking ``expected_version`` in the same step."""
+
+    @abstractmethod
+    async def _append(
+        self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
+    ) -> SessionRecord:
+        """Append atomically, checking ``expected_version`` in the same step."""
+
+    @abstractmethod
+    async def _get(self, session_id: SessionId) -> SessionRecord | None:
+        """Return the record or None."""
+
+    @abstractmethod
+    async def _list(self, options: ListOptions) -> builtins.list[SessionRecord]:
+        """Return the window of records ``options`` describes."""
+
+    @abstractmethod
+    async def _count(self) -> int:
+        """Return the number of sessions."""
+
+    @abstractmethod
+    async def _delete(self, session_id: SessionId) -> None:
+        """Delete the session if present."""
+
+    @abstractmethod
+    async def _prune(self, updated_before: datetime | None, keep_newest: int | None) -> int:
+        """Delete per the ``prune`` contract; return how many sessions were deleted."""
