@@ -17,10 +17,10 @@ from sessionstore.testing import StoreFactory
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-pytest_plugins = ["plugins.memory"]
+pytest_plugins = ["plugins.memory", "plugins.sqlite", "plugins.postgres", "plugins.redis"]
 
 #: Every backend the shared tests run against, in the order they are reported.
-BACKENDS = ["memory"]
+BACKENDS = ["memory", "sqlite", "postgres", "redis"]
 
 
 @pytest.fixture(params=BACKENDS)

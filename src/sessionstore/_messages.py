@@ -99,9 +99,11 @@ class Message(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fi
         return cls(Role.USER, text, name, metadata)
 
     @classmethod
-    def assistant(cls, text: str, *, name: str | None = None, metadata: Any = None) -> Message:
-        """An assistant turn with text content."""
-        return cls(Role.ASSISTANT, text, name, metadata)
+    def assistant(
+        cls, content: str | list[Block], *, name: str | None = None, metadata: Any = None
+    ) -> Message:
+        """An assistant turn: text, or blocks such as text plus tool calls."""
+        return cls(Role.ASSISTANT, content, name, metadata)
 
     @classmethod
     def system(cls, text: str, *, name: str | None = None, metadata: Any = None) -> Message:
@@ -168,7 +170,9 @@ MessageInput = Union[Message, dict[str, Any]]
 _ENCODER = msgspec.json.Encoder()
 _MESSAGE_DECODER = msgspec.json.Decoder(Message)
 _LIST_DECODER = msgspec.json.Decoder(list[Message])
-_INDEX_IN_PATH = re.compile(r"\$\[(\d+)\]")
+# The path msgspec appends to a validation error ("... - at `$[3].content`"); anchored
+# at the end so a "$[n]" inside the offending value cannot be taken for it.
+_INDEX_IN_PATH = re.compile(r" - at `\$\[(\d+)\][^`]*`$")
 
 
 class EncodedMessages(msgspec.Struct, frozen=True):
@@ -187,37 +191,57 @@ def encode_messages(messages: Sequence[MessageInput] | Iterable[MessageInput]) -
         raise InvalidMessageError(
             f"messages must be a list of Message objects or dicts, got {type(messages).__name__}"
         )
-    items = list(messages)
-    for index, item in enumerate(items):
-        if not isinstance(item, (Message, dict)):
-            raise InvalidMessageError(
-                f"message {index}: expected a Message or a dict, got {type(item).__name__}",
-                index=index,
-            )
+    structs = [_as_struct(index, item) for index, item in enumerate(messages)]
     try:
-        raw = _ENCODER.encode(items)
-    except (TypeError, ValueError, OverflowError) as exc:
-        unencodable = _first_unencodable(items)
+        raw = _ENCODER.encode(structs)
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        unencodable = _first_unencodable(structs)
         raise InvalidMessageError(
             f"message {unencodable}: not JSON-encodable: {exc}", index=unencodable
         ) from exc
     try:
         validated = _LIST_DECODER.decode(raw)
-    except msgspec.ValidationError as exc:
+    except (msgspec.ValidationError, RecursionError) as exc:
         match = _INDEX_IN_PATH.search(str(exc))
         bad_index = int(match.group(1)) if match else None
         where = "messages" if bad_index is None else f"message {bad_index}"
         raise InvalidMessageError(f"{where}: {exc}", index=bad_index) from exc
-    # Re-encode the validated structs so storage holds one canonical form
-    # (defaults omitted, "metadata": null dropped, unknown shapes impossible).
-    return EncodedMessages(_ENCODER.encode(validated), len(validated))
+    # What loads must equal what was saved. msgspec would silently turn NaN into
+    # null, bytes into base64, tuples into arrays and int keys into strings, so a
+    # value that changes on its way through JSON is refused. The comparison runs
+    # in C and costs far less than walking the values in Python.
+    if validated != structs:
+        index = next(
+            i for i, pair in enumerate(zip(validated, structs, strict=True)) if pair[0] != pair[1]
+        )
+        raise InvalidMessageError(
+            f"message {index}: holds a value that does not survive JSON unchanged "
+            "(NaN or infinity, bytes, a tuple or set, a non-str object key, or a wrong type)",
+            index=index,
+        )
+    # ``raw`` is already canonical: structs omit absent fields and ``"metadata": null``.
+    return EncodedMessages(raw, len(structs))
 
 
-def _first_unencodable(items: list[MessageInput]) -> int | None:
+def _as_struct(index: int, item: object) -> Message:
+    if type(item) is Message:
+        return item
+    if isinstance(item, dict):
+        try:
+            return msgspec.convert(item, Message)
+        except (msgspec.ValidationError, RecursionError) as exc:
+            raise InvalidMessageError(f"message {index}: {exc}", index=index) from exc
+    raise InvalidMessageError(
+        f"message {index}: expected a Message or a dict, got {type(item).__name__}",
+        index=index,
+    )
+
+
+def _first_unencodable(items: list[Message]) -> int | None:
     for index, item in enumerate(items):
         try:
             _ENCODER.encode(item)
-        except (TypeError, ValueError, OverflowError):
+        except (TypeError, ValueError, OverflowError, RecursionError):
             return index
     return None
 

@@ -1,17 +1,61 @@
 """The conformance suite: run the whole ``SessionStore`` contract against any backend.
 
-(Work in progress: the suite itself lands with ``sessionstore.testing.suite``.)
+Every backend in this repository runs it, and so can yours. Install the
+``sessionstore[testing]`` extra (pytest and hypothesis; pytest-asyncio is not
+needed), then give the suite a *factory*: a zero-argument callable returning
+an async context manager that yields a fresh, **empty**, open store and
+closes it on exit::
+
+    from contextlib import asynccontextmanager
+
+    import pytest
+    from sessionstore.testing import ConformanceSuite
+
+    @asynccontextmanager
+    async def my_store():
+        async with MyStore(dsn=..., namespace=unique_name()) as store:
+            yield store          # drop the namespace afterwards if storage persists
+
+    class TestMyStore(ConformanceSuite):
+        @pytest.fixture
+        def store_factory(self):
+            return my_store
+
+Each test is a plain synchronous pytest test that runs its body in an event
+loop of its own and enters the factory inside it, so the factory must not
+hold on to objects bound to another loop. A test may enter the factory more
+than once; each entry must yield an empty store.
+
+``test_random_operations_match_the_model`` is a hypothesis state machine that
+runs random saves, appends (with matching and mismatching
+``expected_version``), deletes, loads, listings, counts and prunes against
+the store and an independent pure-Python model. It runs 20 examples of 30
+steps by default so server backends stay quick; raise them with the
+environment variables ``SESSIONSTORE_CONFORMANCE_EXAMPLES`` and
+``SESSIONSTORE_CONFORMANCE_STEPS``.
+
+Every part of the contract is required: the suite has no optional
+capabilities and never looks at which backend it is testing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from sessionstore.testing._stateful import (
+    EXAMPLES_ENV_VAR,
+    STEPS_ENV_VAR,
+    SessionStoreMachine,
+    run_stateful_test,
+)
+from sessionstore.testing._support import HOSTILE_IDS, INVALID_IDS, StoreFactory
+from sessionstore.testing.suite import ConformanceSuite
 
-from sessionstore._store import SessionStore
-
-__all__ = ["StoreFactory"]
-
-#: A zero-argument callable returning an async context manager that yields a
-#: fresh, empty, open store and closes it on exit.
-StoreFactory = Callable[[], AbstractAsyncContextManager[SessionStore]]
+__all__ = [
+    "EXAMPLES_ENV_VAR",
+    "HOSTILE_IDS",
+    "INVALID_IDS",
+    "STEPS_ENV_VAR",
+    "ConformanceSuite",
+    "SessionStoreMachine",
+    "StoreFactory",
+    "run_stateful_test",
+]

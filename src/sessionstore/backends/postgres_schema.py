@@ -1,0 +1,191 @@
+"""SQL of the PostgreSQL backend: versioned migrations and the queries of each operation.
+
+Every statement is a template whose ``{name}`` fields are filled with
+``psycopg.sql.Identifier`` values (schema-qualified table, sequence and
+function names built from the validated ``schema`` and ``table_prefix``), so
+no user input is ever formatted into SQL text. ``%s`` / ``%(name)s`` are bind
+parameters.
+
+Layout (for a prefix ``p_``):
+
+- ``p_sessions``: one row per session. ``seq`` is taken from the sequence
+  ``p_seq`` on every write and indexed, so listing and pruning read this table
+  only, in write order. ``segment_count`` and ``tail_bytes`` describe the
+  transcript's last segment so that an append never reads a payload.
+- ``p_segments``: the transcript as JSON-array byte strings (BYTEA: what is
+  stored is exactly what msgspec wrote), in ``position`` order. ``save``
+  leaves one segment; ``append`` merges into the last segment while that stays
+  under ``MERGE_LIMIT_BYTES`` and starts a new one otherwise, so an append
+  rewrites at most a bounded number of bytes and the segment count stays
+  proportional to the transcript's size, not to the number of appends.
+- ``p_write``: a PL/pgSQL function doing a whole save or append (row lock,
+  version check, segment write, record update) in one round trip and one
+  transaction. Each statement in it sees a fresh snapshot, so work done under
+  the row lock always sees the writes that committed before the lock was won.
+- ``p_migrations``: the versions applied; position in ``MIGRATIONS`` + 1 is the
+  version.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "COUNT_SQL",
+    "CREATE_MIGRATIONS_TABLE_SQL",
+    "CREATE_SCHEMA_SQL",
+    "CURRENT_VERSION_SQL",
+    "DELETE_SQL",
+    "GET_SQL",
+    "LIST_ASC_SQL",
+    "LIST_DESC_SQL",
+    "LOAD_SQL",
+    "LOCK_SQL",
+    "MERGE_LIMIT_BYTES",
+    "MIGRATIONS",
+    "PRUNE_SQL",
+    "RECORD_VERSION_SQL",
+    "SCHEMA_EXISTS_SQL",
+    "WRITE_SQL",
+]
+
+#: An append merges into the last segment while the result stays within this size.
+MERGE_LIMIT_BYTES = 16_384
+
+_MIGRATION_1 = """
+CREATE SEQUENCE {seq};
+
+CREATE TABLE {sessions} (
+    id            TEXT PRIMARY KEY,
+    message_count BIGINT NOT NULL,
+    created_at    BIGINT NOT NULL,   -- microseconds since the Unix epoch, writer's clock
+    updated_at    BIGINT NOT NULL,
+    version       BIGINT NOT NULL,
+    seq           BIGINT NOT NULL,
+    segment_count INTEGER NOT NULL,
+    tail_bytes    INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX {seq_index} ON {sessions} (seq);
+
+CREATE TABLE {segments} (
+    session_id TEXT NOT NULL REFERENCES {sessions} (id) ON DELETE CASCADE,
+    position   INTEGER NOT NULL,
+    payload    BYTEA NOT NULL,
+    PRIMARY KEY (session_id, position)
+);
+-- Payloads are read whole and are mostly small: skip TOAST compression, whose
+-- CPU cost shows on every load and append, at the price of some disk.
+ALTER TABLE {segments} ALTER COLUMN payload SET STORAGE EXTERNAL;
+
+CREATE FUNCTION {write_fn}(
+    p_id TEXT, p_payload BYTEA, p_count BIGINT, p_now BIGINT, p_expected BIGINT,
+    p_replace BOOLEAN
+) RETURNS TABLE (
+    out_ok BOOLEAN, out_count BIGINT, out_created BIGINT, out_updated BIGINT,
+    out_version BIGINT
+) LANGUAGE plpgsql AS $fn$
+DECLARE
+    cur RECORD;
+    size INTEGER := length(p_payload);
+    new_segments INTEGER;
+    new_tail INTEGER;
+BEGIN
+    LOOP
+        SELECT s.version, s.message_count, s.created_at, s.segment_count, s.tail_bytes
+          INTO cur FROM {sessions} s WHERE s.id = p_id FOR UPDATE;
+        EXIT WHEN FOUND;
+        IF p_expected IS NOT NULL AND p_expected <> 0 THEN
+            RETURN QUERY SELECT false, 0::BIGINT, 0::BIGINT, 0::BIGINT, 0::BIGINT;
+            RETURN;
+        END IF;
+        -- A concurrent writer may create the row first: then loop and lock it.
+        INSERT INTO {sessions} (id, message_count, created_at, updated_at, version, seq,
+                                segment_count, tail_bytes)
+             VALUES (p_id, p_count, p_now, p_now, 1, nextval({seq_name}), 1, size)
+        ON CONFLICT (id) DO NOTHING;
+        IF FOUND THEN
+            INSERT INTO {segments} (session_id, position, payload) VALUES (p_id, 0, p_payload);
+            RETURN QUERY SELECT true, p_count, p_now, p_now, 1::BIGINT;
+            RETURN;
+        END IF;
+    END LOOP;
+
+    IF p_expected IS NOT NULL AND p_expected <> cur.version THEN
+        RETURN QUERY SELECT false, 0::BIGINT, 0::BIGINT, 0::BIGINT, cur.version;
+        RETURN;
+    END IF;
+
+    new_segments := cur.segment_count;
+    new_tail := cur.tail_bytes;
+    IF p_replace THEN
+        DELETE FROM {segments} WHERE session_id = p_id;
+        INSERT INTO {segments} (session_id, position, payload) VALUES (p_id, 0, p_payload);
+        new_segments := 1;
+        new_tail := size;
+    ELSIF size > 2 THEN  -- "[]" adds nothing
+        IF cur.tail_bytes <= 2 THEN
+            UPDATE {segments} SET payload = p_payload
+             WHERE session_id = p_id AND position = cur.segment_count - 1;
+            new_tail := size;
+        ELSIF cur.tail_bytes + size - 1 <= {merge_limit} THEN
+            -- "[a,b]" + "[c]" -> "[a,b,c]"
+            UPDATE {segments}
+               SET payload = substring(payload FROM 1 FOR length(payload) - 1)
+                             || '\\x2c'::BYTEA || substring(p_payload FROM 2)
+             WHERE session_id = p_id AND position = cur.segment_count - 1;
+            new_tail := cur.tail_bytes + size - 1;
+        ELSE
+            INSERT INTO {segments} (session_id, position, payload)
+                 VALUES (p_id, cur.segment_count, p_payload);
+            new_segments := cur.segment_count + 1;
+            new_tail := size;
+        END IF;
+    END IF;
+
+    UPDATE {sessions}
+       SET message_count = CASE WHEN p_replace THEN p_count ELSE message_count + p_count END,
+           updated_at = p_now, version = version + 1, seq = nextval({seq_name}),
+           segment_count = new_segments, tail_bytes = new_tail
+     WHERE id = p_id;
+    RETURN QUERY SELECT true,
+        CASE WHEN p_replace THEN p_count ELSE cur.message_count + p_count END,
+        cur.created_at, p_now, cur.version + 1;
+END
+$fn$;
+"""
+
+#: Position + 1 is the schema version. Append new steps; never edit a released one.
+MIGRATIONS: list[str] = [_MIGRATION_1]
+
+LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
+SCHEMA_EXISTS_SQL = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
+CREATE_SCHEMA_SQL = "CREATE SCHEMA IF NOT EXISTS {schema}"
+CREATE_MIGRATIONS_TABLE_SQL = """
+CREATE TABLE IF NOT EXISTS {migrations} (
+    version    INTEGER PRIMARY KEY,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)"""
+CURRENT_VERSION_SQL = "SELECT coalesce(max(version), 0) FROM {migrations}"
+RECORD_VERSION_SQL = "INSERT INTO {migrations} (version) VALUES (%s)"
+
+WRITE_SQL = (
+    "SELECT out_ok, out_count, out_created, out_updated, out_version"
+    " FROM {write_fn}(%s, %s, %s, %s, %s::BIGINT, %s)"
+)
+LOAD_SQL = "SELECT payload FROM {segments} WHERE session_id = %s ORDER BY position"
+GET_SQL = "SELECT message_count, created_at, updated_at, version FROM {sessions} WHERE id = %s"
+LIST_ASC_SQL = (
+    "SELECT id, message_count, created_at, updated_at, version FROM {sessions}"
+    " ORDER BY seq ASC LIMIT %s OFFSET %s"
+)
+LIST_DESC_SQL = (
+    "SELECT id, message_count, created_at, updated_at, version FROM {sessions}"
+    " ORDER BY seq DESC LIMIT %s OFFSET %s"
+)
+COUNT_SQL = "SELECT count(*) FROM {sessions}"
+DELETE_SQL = "DELETE FROM {sessions} WHERE id = %s"
+# The outer updated_at test is re-checked against a row a concurrent write just
+# changed, so a session written while the prune runs is not deleted for being old.
+PRUNE_SQL = """
+DELETE FROM {sessions}
+ WHERE id IN (SELECT id FROM {sessions} ORDER BY seq DESC OFFSET %(keep)s)
+   AND (%(before)s::BIGINT IS NULL OR updated_at < %(before)s::BIGINT)
+"""

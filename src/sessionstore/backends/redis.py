@@ -1,0 +1,363 @@
+"""``RedisSessionStore``: sessions in Redis, one Lua script per write.
+
+Why this shape: Redis runs a script atomically, so a save or append (version
+check, transcript, metadata, listing sequence) is a single round trip that
+either happens whole or not at all, whoever crashes. A transcript is a list of
+JSON-array segments, so an append is one ``RPUSH`` whatever the transcript's
+length, and a load is one ``LRANGE``; the write script merges trailing runs of
+small segments so long chats stay few segments. The listing order is a sorted
+set scored by a counter incremented inside the write script, never the clock.
+Key layout and scripts: :mod:`sessionstore.backends.redis_scripts`.
+
+Commands are never retried by the driver: a write whose reply was lost may
+have been applied, and blindly sending it again could append twice. Reads
+are retried once. A lost server surfaces as ``StoreUnavailableError``; the
+next call reconnects by itself, and scripts flushed by a restart are loaded
+again on ``NOSCRIPT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+from sessionstore._errors import (
+    BackendError,
+    ConflictError,
+    InvalidArgumentError,
+    MissingDependencyError,
+    StoreUnavailableError,
+)
+from sessionstore._messages import EncodedMessages, Message, decode_segments
+from sessionstore._records import (
+    ListOptions,
+    SessionId,
+    SessionRecord,
+    datetime_from_micros,
+    micros_from_datetime,
+    utc_now,
+)
+from sessionstore._store import SessionStore
+from sessionstore.backends.redis_scripts import (
+    DELETE_SCRIPT,
+    LIST_SCRIPT,
+    PRUNE_SCRIPT,
+    WRITE_SCRIPT,
+)
+
+try:
+    import redis.asyncio as redis_asyncio
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import AuthenticationError, RedisError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    _IMPORT_ERROR: ImportError | None = None
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+    _IMPORT_ERROR = exc
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.commands.core import AsyncScript
+
+__all__ = ["RedisSessionStore"]
+
+_SCHEMES = ("redis", "rediss", "unix")
+_INSTALL_HINT = "pip install 'sessionstore[redis]'"
+
+#: Segments smaller than this are merged with their neighbours when a run grows long.
+SMALL_SEGMENT_BYTES = 16 * 1024
+#: How many small trailing segments trigger one merge (bounds the work of a merge).
+MERGE_RUN = 32
+#: Sessions deleted per prune script call, so retention never blocks the server long.
+PRUNE_BATCH = 500
+
+_META_FIELDS = ("message_count", "created_us", "updated_us", "version")
+
+
+class SessionKeys(NamedTuple):
+    """The Redis keys holding one session: its metadata hash and its segment list."""
+
+    meta: str
+    segments: str
+
+
+def _redact(url: str) -> str:
+    """``url`` with any password (in the authority or a ``password=`` parameter) as ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user = userinfo.partition(":")[0]
+        netloc = f"{user}:***@{hostport}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(key.lower() == "password" for key, _ in pairs):
+            query = urlencode(
+                [(key, "***" if key.lower() == "password" else value) for key, value in pairs],
+                safe="*",
+            )
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
+def _require_redis() -> None:
+    if _IMPORT_ERROR is not None:
+        raise MissingDependencyError(
+            f"RedisSessionStore needs the redis driver: {_INSTALL_HINT}"
+        ) from _IMPORT_ERROR
+
+
+class RedisSessionStore(SessionStore):
+    """Sessions in Redis (standalone server), shared safely by processes and machines.
+
+    Give either ``url`` (``redis://[user:password@]host:port/db``, ``rediss://...``,
+    ``unix:///path/redis.sock?db=N``) or a ready ``client`` (a ``redis.asyncio.Redis``
+    created with ``decode_responses=False``). The store closes only a client it
+    created from ``url``; a client you pass in stays open and remains yours to close.
+    Every key lives under ``key_prefix``, so stores with different prefixes share a
+    database without seeing each other. ``connect_timeout`` and ``socket_timeout``
+    (seconds) bound how long a call waits for an unreachable or stuck server before
+    raising ``StoreUnavailableError``. Redis Cluster is not supported: the scripts
+    derive keys from session ids, so all of a store's keys must live on one server.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        client: Redis | None = None,
+        key_prefix: str = "sessionstore:",
+        socket_timeout: float = 10.0,
+        connect_timeout: float = 2.0,
+    ) -> None:
+        _require_redis()
+        if (url is None) == (client is None):
+            raise InvalidArgumentError("RedisSessionStore needs exactly one of url or client")
+        if not isinstance(key_prefix, str):
+            raise InvalidArgumentError(f"key_prefix must be a str, got {type(key_prefix).__name__}")
+        self._prefix = key_prefix
+        self._owns_client = client is None
+        if url is not None:
+            self._where = self._check_url(url)
+            try:
+                client = redis_asyncio.Redis.from_url(
+                    url,
+                    decode_responses=False,
+                    socket_timeout=socket_timeout,
+                    socket_connect_timeout=connect_timeout,
+                    retry=Retry(NoBackoff(), 0),
+                )
+            except (ValueError, TypeError) as exc:
+                raise InvalidArgumentError(
+                    f"invalid Redis URL {self._where!r}: {_scrub(str(exc), url)}"
+                ) from None
+        else:
+            assert client is not None
+            kwargs = client.connection_pool.connection_kwargs
+            if kwargs.get("decode_responses"):
+                raise InvalidArgumentError(
+                    "RedisSessionStore needs a client created with decode_responses=False"
+                )
+            self._where = "a caller-provided Redis client"
+        self._client: Redis = client
+        self._url = url
+        self._order_key = f"{key_prefix}order"
+        self._updated_key = f"{key_prefix}updated"
+        self._seq_key = f"{key_prefix}seq"
+        self._write_script: AsyncScript = client.register_script(WRITE_SCRIPT)
+        self._list_script: AsyncScript = client.register_script(LIST_SCRIPT)
+        self._delete_script: AsyncScript = client.register_script(DELETE_SCRIPT)
+        self._prune_script: AsyncScript = client.register_script(PRUNE_SCRIPT)
+
+    @staticmethod
+    def _check_url(url: str) -> str:
+        if not isinstance(url, str):
+            raise InvalidArgumentError(f"Redis URL must be a str, got {type(url).__name__}")
+        shown = _redact(url)
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in _SCHEMES:
+            known = ", ".join(f"{name}://" for name in _SCHEMES)
+            raise InvalidArgumentError(f"not a Redis URL: {shown!r} (expected {known})")
+        return shown
+
+    @classmethod
+    def from_url(cls, url: str) -> Self:
+        """Open from ``redis://``, ``rediss://`` or ``unix://`` (connects on first use)."""
+        return cls(url)
+
+    def __repr__(self) -> str:
+        return f"RedisSessionStore({self._where!r}, key_prefix={self._prefix!r})"
+
+    def session_keys(self, session_id: str) -> SessionKeys:
+        """The keys that hold ``session_id`` (for inspection and operations tooling)."""
+        suffix = session_id.encode("utf-8").hex()
+        return SessionKeys(f"{self._prefix}m:{suffix}", f"{self._prefix}s:{suffix}")
+
+    # -- plumbing ------------------------------------------------------------------
+
+    async def _call(
+        self, what: str, operation: Callable[[], Awaitable[Any]], *, retry: bool = False
+    ) -> Any:
+        """Run one Redis operation, translating driver errors; ``retry`` once if idempotent."""
+        attempts = 2 if retry else 1
+        for attempt in range(attempts):
+            try:
+                return await operation()
+            except AuthenticationError as exc:
+                raise BackendError(
+                    f"Redis at {self._where} refused the credentials during {what}: {exc}"
+                ) from exc
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                if attempt + 1 < attempts and isinstance(exc, RedisConnectionError):
+                    await asyncio.sleep(0.05)
+                    continue
+                message = _scrub(str(exc), self._url)
+                raise StoreUnavailableError(
+                    f"Redis at {self._where} is unavailable during {what}: {message}"
+                ) from exc
+            except RedisError as exc:
+                message = _scrub(str(exc), self._url)
+                raise BackendError(
+                    f"Redis at {self._where} failed during {what}: {message}"
+                ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _record(self, session_id: SessionId, fields: Sequence[Any]) -> SessionRecord:
+        count, created, updated, version = fields
+        return SessionRecord(
+            session_id,
+            int(count),
+            datetime_from_micros(int(created)),
+            datetime_from_micros(int(updated)),
+            int(version),
+        )
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def _open(self) -> None:
+        await self._call("connect", self._client.ping)
+
+    async def _close(self) -> None:
+        if self._owns_client:
+            with contextlib.suppress(RedisError):
+                await self._client.aclose()
+
+    # -- the contract --------------------------------------------------------------
+
+    async def _load(self, session_id: SessionId) -> list[Message] | None:
+        # A session exists exactly when its segment list does (the write script
+        # always leaves at least one segment), so one LRANGE answers both.
+        key = self.session_keys(session_id).segments
+        segments: list[bytes] = await self._call(
+            "load", lambda: self._client.lrange(key, 0, -1), retry=True
+        )
+        if not segments:
+            return None
+        return decode_segments(session_id, segments)
+
+    async def _write(
+        self,
+        mode: str,
+        session_id: SessionId,
+        messages: EncodedMessages,
+        expected_version: int | None,
+    ) -> SessionRecord:
+        keys = self.session_keys(session_id)
+        now_us = micros_from_datetime(utc_now())
+        args: list[str | bytes | int] = [
+            mode,
+            session_id,
+            messages.payload,
+            messages.count,
+            now_us,
+            -1 if expected_version is None else expected_version,
+            SMALL_SEGMENT_BYTES,
+            MERGE_RUN,
+        ]
+        script_keys = [keys.meta, keys.segments, self._order_key, self._updated_key, self._seq_key]
+        result = await self._call(mode, lambda: self._write_script(keys=script_keys, args=args))
+        if result[0] == b"conflict":
+            assert expected_version is not None
+            raise ConflictError(session_id, expected=expected_version, actual=int(result[1]))
+        return self._record(session_id, result[2:5] + result[1:2])
+
+    async def _save(
+        self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
+    ) -> SessionRecord:
+        return await self._write("save", session_id, messages, expected_version)
+
+    async def _append(
+        self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
+    ) -> SessionRecord:
+        return await self._write("append", session_id, messages, expected_version)
+
+    async def _get(self, session_id: SessionId) -> SessionRecord | None:
+        key = self.session_keys(session_id).meta
+        fields: list[bytes | None] = await self._call(
+            "get", lambda: self._client.hmget(key, list(_META_FIELDS)), retry=True
+        )
+        if fields[3] is None:
+            return None
+        return self._record(session_id, fields)
+
+    async def _list(self, options: ListOptions) -> list[SessionRecord]:
+        if options.limit == 0:
+            return []
+        stop = -1 if options.limit is None else options.offset + options.limit - 1
+        args = [options.offset, stop, "1" if options.newest_first else "0", self._prefix]
+        flat: list[bytes] = await self._call(
+            "list",
+            lambda: self._list_script(keys=[self._order_key], args=args),
+            retry=True,
+        )
+        records = []
+        for start in range(0, len(flat), 5):
+            session_id = SessionId(flat[start].decode("utf-8"))
+            records.append(self._record(session_id, flat[start + 1 : start + 5]))
+        return records
+
+    async def _count(self) -> int:
+        count: int = await self._call(
+            "count", lambda: self._client.zcard(self._order_key), retry=True
+        )
+        return count
+
+    async def _delete(self, session_id: SessionId) -> None:
+        keys = [self._order_key, self._updated_key]
+        args = [self._prefix, session_id]
+        await self._call("delete", lambda: self._delete_script(keys=keys, args=args), retry=True)
+
+    async def _prune(self, updated_before: datetime | None, keep_newest: int | None) -> int:
+        bound = "" if updated_before is None else f"({micros_from_datetime(updated_before)}"
+        keep = -1 if keep_newest is None else keep_newest
+        keys = [self._order_key, self._updated_key]
+        deleted_total, skip = 0, 0
+        while True:
+            args: list[str | int] = [self._prefix, bound, keep, PRUNE_BATCH, skip]
+            deleted, kept, more = await self._call(
+                "prune", functools.partial(self._prune_script, keys=keys, args=args)
+            )
+            deleted_total += int(deleted)
+            skip += int(kept)
+            if not int(more):
+                return deleted_total
+
+
+def _scrub(text: str, url: str | None) -> str:
+    """``text`` with the password of ``url`` (if any) replaced by ``***``."""
+    if not url:
+        return text
+    secrets = [urlsplit(url).password or ""]
+    secrets += [value for key, value in parse_qsl(urlsplit(url).query) if key == "password"]
+    for secret in secrets:
+        for form in {secret, unquote(secret)}:
+            if form:
+                text = text.replace(form, "***")
+    return text

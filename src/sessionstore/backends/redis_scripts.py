@@ -1,0 +1,191 @@
+"""The Lua scripts of the Redis backend: every write is one script, so it is atomic.
+
+A script runs on the server without interleaving with any other command, so
+the version check, the transcript change, the metadata and the listing
+sequence move together or not at all; a client that dies mid-call leaves the
+old state. The scripts never read the clock (``TIME``): timestamps come from
+the writer as arguments, like every other backend.
+
+Key layout under a store's prefix ``P`` (``HEX`` is the lower-case hex of the
+session id's UTF-8 bytes, so any id is safe in a key and ids never collide):
+
+- ``P m:HEX``  hash: ``version``, ``message_count``, ``created_us``, ``updated_us``,
+  ``tail_run`` (how many trailing segments are small, for compaction)
+- ``P s:HEX``  list of segments, each a JSON array of messages
+- ``P order``  sorted set: member = session id, score = write sequence
+- ``P updated`` sorted set: member = session id, score = ``updated_us``
+- ``P seq``    the write-sequence counter (INCR)
+
+Scores stay exact: a sequence or a microsecond timestamp below 2**53 is exact
+in a double.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DELETE_SCRIPT", "LIST_SCRIPT", "PRUNE_SCRIPT", "WRITE_SCRIPT"]
+
+# Shared helpers, prepended to scripts that derive keys from session ids.
+_HELPERS = """
+local function hex(id)
+  return (string.gsub(id, '.', function(c) return string.format('%02x', string.byte(c)) end))
+end
+local function drop(prefix, order, updated, id)
+  local suffix = hex(id)
+  redis.call('DEL', prefix .. 'm:' .. suffix, prefix .. 's:' .. suffix)
+  redis.call('ZREM', order, id)
+  redis.call('ZREM', updated, id)
+end
+"""
+
+#: Save or append. KEYS: meta, segments, order, updated, seq.
+#: ARGV: mode ("save"|"append"), id, payload, message count, now_us,
+#: expected version (-1 = any), small-segment bytes, run length that triggers a merge.
+#: Returns {"ok", version, message_count, created_us, updated_us} or {"conflict", version}.
+WRITE_SCRIPT = """
+local meta = redis.call('HMGET', KEYS[1], 'version', 'message_count', 'created_us', 'tail_run')
+local version = tonumber(meta[1]) or 0
+local expected = tonumber(ARGV[6])
+if expected >= 0 and expected ~= version then
+  return {'conflict', version}
+end
+local payload = ARGV[3]
+local added = tonumber(ARGV[4])
+local small = tonumber(ARGV[7])
+local created = meta[3] or ARGV[5]
+local count, run
+if ARGV[1] == 'save' or version == 0 then
+  redis.call('DEL', KEYS[2])
+  redis.call('RPUSH', KEYS[2], payload)
+  count = added
+  if #payload < small then run = 1 else run = 0 end
+else
+  count = tonumber(meta[2]) + added
+  run = tonumber(meta[4]) or 0
+  if added > 0 then
+    if #payload >= small then
+      redis.call('RPUSH', KEYS[2], payload)
+      run = 0
+    elseif run + 1 < tonumber(ARGV[8]) then
+      redis.call('RPUSH', KEYS[2], payload)
+      run = run + 1
+    else
+      -- Merge the trailing run of small segments and this one into a single
+      -- segment by splicing JSON arrays: '[a,b]' .. '[c]' -> '[a,b,c]'. The work is
+      -- bounded by run * small bytes and happens once per run of appends.
+      local tail = redis.call('LRANGE', KEYS[2], -run, -1)
+      tail[#tail + 1] = payload
+      local parts = {}
+      local mergeable = true
+      for _, segment in ipairs(tail) do
+        if string.sub(segment, 1, 1) ~= '[' or string.sub(segment, -1) ~= ']' then
+          mergeable = false
+          break
+        end
+        if segment ~= '[]' then
+          parts[#parts + 1] = string.sub(segment, 2, -2)
+        end
+      end
+      if mergeable then
+        local merged = '[' .. table.concat(parts, ',') .. ']'
+        redis.call('LTRIM', KEYS[2], 0, -run - 1)
+        redis.call('RPUSH', KEYS[2], merged)
+        if #merged < small then run = 1 else run = 0 end
+      else
+        -- A damaged segment is left as it is, so that loading still reports it.
+        redis.call('RPUSH', KEYS[2], payload)
+        run = 0
+      end
+    end
+  end
+end
+version = version + 1
+redis.call('HSET', KEYS[1], 'version', version, 'message_count', count,
+  'created_us', created, 'updated_us', ARGV[5], 'tail_run', run)
+local seq = redis.call('INCR', KEYS[5])
+redis.call('ZADD', KEYS[3], seq, ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
+return {'ok', version, count, created, ARGV[5]}
+"""
+
+#: A page of the listing with each session's metadata, in one consistent step.
+#: KEYS: order. ARGV: start, stop, "1" for newest first, key prefix.
+#: Returns a flat array: id, message_count, created_us, updated_us, version, id, ...
+LIST_SCRIPT = (
+    _HELPERS
+    + """
+local ids
+if ARGV[3] == '1' then
+  ids = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2], 'REV')
+else
+  ids = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2])
+end
+local out = {}
+for _, id in ipairs(ids) do
+  local meta = redis.call('HMGET', ARGV[4] .. 'm:' .. hex(id),
+    'message_count', 'created_us', 'updated_us', 'version')
+  if meta[4] then
+    out[#out + 1] = id
+    out[#out + 1] = meta[1]
+    out[#out + 1] = meta[2]
+    out[#out + 1] = meta[3]
+    out[#out + 1] = meta[4]
+  end
+end
+return out
+"""
+)
+
+#: Delete one session. KEYS: order, updated. ARGV: key prefix, id.
+DELETE_SCRIPT = (
+    _HELPERS
+    + """
+drop(ARGV[1], KEYS[1], KEYS[2], ARGV[2])
+return 1
+"""
+)
+
+#: One bounded batch of retention. KEYS: order, updated.
+#: ARGV: key prefix, updated_before score bound ("" = none, else "(<us>"),
+#: keep_newest (-1 = none), batch size, skip (entries of ``updated`` already kept).
+#: Returns {deleted, kept, more (1|0)}.
+PRUNE_SCRIPT = (
+    _HELPERS
+    + """
+local prefix, order, updated = ARGV[1], KEYS[1], KEYS[2]
+local keep = tonumber(ARGV[3])
+local batch = tonumber(ARGV[4])
+if ARGV[2] == '' then
+  -- keep_newest only: the oldest sessions beyond the newest N, by sequence.
+  local excess = redis.call('ZCARD', order) - keep
+  if excess <= 0 then return {0, 0, 0} end
+  local take = math.min(excess, batch)
+  local ids = redis.call('ZRANGE', order, 0, take - 1)
+  for _, id in ipairs(ids) do drop(prefix, order, updated, id) end
+  local more = 0
+  if excess > take then more = 1 end
+  return {#ids, 0, more}
+end
+-- updated_before (maybe with keep_newest): candidates by last-write time; a
+-- candidate survives when its sequence is among the newest N.
+local newest_floor = nil
+if keep > 0 then
+  local nth = redis.call('ZRANGE', order, keep - 1, keep - 1, 'REV', 'WITHSCORES')
+  if #nth == 0 then return {0, 0, 0} end
+  newest_floor = tonumber(nth[2])
+end
+local ids = redis.call('ZRANGE', updated, '-inf', ARGV[2], 'BYSCORE', 'LIMIT', ARGV[5], batch)
+local deleted, kept = 0, 0
+for _, id in ipairs(ids) do
+  local seq = tonumber(redis.call('ZSCORE', order, id))
+  if newest_floor ~= nil and seq ~= nil and seq >= newest_floor then
+    kept = kept + 1
+  else
+    drop(prefix, order, updated, id)
+    deleted = deleted + 1
+  end
+end
+local more = 0
+if #ids == batch then more = 1 end
+return {deleted, kept, more}
+"""
+)

@@ -1,0 +1,142 @@
+"""The SQLite backend's schema, migrations and SQL statements, as named constants.
+
+``MIGRATIONS`` is an ordered list: the schema version of a database is the
+number of steps applied to it, recorded in ``PRAGMA user_version`` (a field
+of the file header, so it changes atomically with the transaction that
+applies the steps). Append new steps; never edit a released one.
+
+Why this layout:
+
+* ``sessions`` is a small index row per session: listing, counting, ``get``
+  and ``prune`` read only this table and its ``seq`` index, never a
+  transcript. ``key`` is an integer surrogate so that segment rows carry an
+  8-byte key instead of a 1 KiB id.
+* ``segments`` holds a transcript as JSON-array blobs, one per write
+  (``WITHOUT ROWID``, clustered on ``(session_key, position)``, so a load is
+  one range scan). A save deletes the session's segments and inserts one; an
+  append inserts one more, so its cost does not depend on the transcript's
+  length. Loading concatenates the blobs and decodes them straight into
+  message structs.
+* Appends of small segments are compacted: when the trailing run of small
+  segments (under ``SMALL_SEGMENT_BYTES``) grows past ``MAX_SMALL_RUN``, that
+  run alone is merged into one blob at the byte level (no decoding). A merge
+  copies at most ``MAX_SMALL_RUN`` small segments, so append cost stays
+  bounded, and a transcript holds at most ``bytes / SMALL_SEGMENT_BYTES +
+  MAX_SMALL_RUN + 1`` segments.
+* ``seq`` is the listing order: each write takes ``max(seq) + 1`` inside its
+  write transaction (the database-wide write lock makes it a monotonic
+  sequence across processes), never the clock.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APPEND_SEGMENT",
+    "COUNT_SESSIONS",
+    "DELETE_SEGMENTS",
+    "DELETE_SEGMENTS_FROM",
+    "DELETE_SESSION",
+    "INSERT_SESSION",
+    "LIST_ASCENDING",
+    "LIST_DESCENDING",
+    "LOAD_SEGMENTS",
+    "MAX_SEQ",
+    "MAX_SMALL_RUN",
+    "MIGRATIONS",
+    "PRUNE_SELECT_KEYS",
+    "SCHEMA_VERSION",
+    "SELECT_RECORD",
+    "SELECT_SEGMENTS_FROM",
+    "SELECT_WRITE_STATE",
+    "SMALL_SEGMENT_BYTES",
+    "UPDATE_AFTER_APPEND",
+    "UPDATE_AFTER_SAVE",
+]
+
+#: Segments smaller than this are "small" and get merged with their neighbours.
+SMALL_SEGMENT_BYTES = 32 * 1024
+#: How many small trailing segments a transcript may hold before they are merged.
+MAX_SMALL_RUN = 16
+
+_V1 = """
+CREATE TABLE sessions (
+    key           INTEGER PRIMARY KEY,
+    id            TEXT    NOT NULL UNIQUE,
+    message_count INTEGER NOT NULL,
+    created_us    INTEGER NOT NULL,
+    updated_us    INTEGER NOT NULL,
+    version       INTEGER NOT NULL,
+    seq           INTEGER NOT NULL,
+    next_position INTEGER NOT NULL,
+    tail_start    INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX sessions_by_seq ON sessions (seq);
+CREATE TABLE segments (
+    session_key INTEGER NOT NULL,
+    position    INTEGER NOT NULL,
+    payload     BLOB    NOT NULL,
+    PRIMARY KEY (session_key, position)
+) WITHOUT ROWID;
+"""
+
+#: Position i holds the SQL that takes a database from schema version i to i + 1.
+MIGRATIONS: list[str] = [_V1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# -- writes (run on the writer connection inside BEGIN IMMEDIATE) ------------------
+
+MAX_SEQ = "SELECT coalesce(max(seq), 0) FROM sessions"
+SELECT_WRITE_STATE = (
+    "SELECT key, version, created_us, message_count, next_position, tail_start "
+    "FROM sessions WHERE id = ?"
+)
+INSERT_SESSION = (
+    "INSERT INTO sessions (id, message_count, created_us, updated_us, version, seq, "
+    "next_position, tail_start) VALUES (?, ?, ?, ?, 1, ?, ?, ?)"
+)
+UPDATE_AFTER_SAVE = (
+    "UPDATE sessions SET message_count = ?, updated_us = ?, version = version + 1, seq = ?, "
+    "next_position = ?, tail_start = ? WHERE key = ?"
+)
+UPDATE_AFTER_APPEND = (
+    "UPDATE sessions SET message_count = message_count + ?, updated_us = ?, "
+    "version = version + 1, seq = ?, next_position = ?, tail_start = ? WHERE key = ?"
+)
+APPEND_SEGMENT = "INSERT INTO segments (session_key, position, payload) VALUES (?, ?, ?)"
+DELETE_SEGMENTS = "DELETE FROM segments WHERE session_key = ?"
+SELECT_SEGMENTS_FROM = (
+    "SELECT payload FROM segments WHERE session_key = ? AND position >= ? ORDER BY position"
+)
+DELETE_SEGMENTS_FROM = "DELETE FROM segments WHERE session_key = ? AND position >= ?"
+DELETE_SESSION = "DELETE FROM sessions WHERE key = ?"
+
+#: The keys ``prune`` deletes, keyed by which arguments were given. The second
+#: parameter of the keep-newest form is N: sessions at or below the seq of the
+#: (N+1)-th newest are not among the newest N.
+_NOT_NEWEST = "seq <= coalesce((SELECT seq FROM sessions ORDER BY seq DESC LIMIT 1 OFFSET ?), -1)"
+PRUNE_SELECT_KEYS: dict[tuple[bool, bool], str] = {
+    (True, False): "SELECT key FROM sessions WHERE updated_us < ?",
+    (False, True): f"SELECT key FROM sessions WHERE {_NOT_NEWEST}",
+    (True, True): f"SELECT key FROM sessions WHERE updated_us < ? AND {_NOT_NEWEST}",
+}
+
+# -- reads (run on the reader connection) ------------------------------------------
+
+#: One statement, so the session row and its segments come from one snapshot.
+LOAD_SEGMENTS = (
+    "SELECT s.key, g.payload FROM sessions AS s "
+    "LEFT JOIN segments AS g ON g.session_key = s.key "
+    "WHERE s.id = ? ORDER BY g.position"
+)
+SELECT_RECORD = (
+    "SELECT id, message_count, created_us, updated_us, version FROM sessions WHERE id = ?"
+)
+LIST_ASCENDING = (
+    "SELECT id, message_count, created_us, updated_us, version FROM sessions "
+    "ORDER BY seq LIMIT ? OFFSET ?"
+)
+LIST_DESCENDING = (
+    "SELECT id, message_count, created_us, updated_us, version FROM sessions "
+    "ORDER BY seq DESC LIMIT ? OFFSET ?"
+)
+COUNT_SESSIONS = "SELECT count(*) FROM sessions"

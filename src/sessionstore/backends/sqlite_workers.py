@@ -1,0 +1,411 @@
+"""The SQLite backend's threads: a reader, and a group-commit writer, each owning a connection.
+
+SQLite calls block, so none of them may run on the event loop. Each thread
+owns one connection and serves a queue; results travel back to the caller's
+loop with ``call_soon_threadsafe``. Reads have their own thread and
+connection (WAL lets them run beside a writer) so a load never waits behind
+an fsync.
+
+The writer drains everything queued into ONE ``BEGIN IMMEDIATE`` transaction,
+so one fsync covers many callers. Each call runs inside its own SAVEPOINT: a
+call that fails (a ConflictError, an SQLite error) rolls back only its
+savepoint and fails alone (when its error makes SQLite abort the whole
+transaction, as disk-full does, its batch-mates are run again in a new one).
+Futures resolve only after ``COMMIT`` returned, so a call returns only once
+its data is durable. If the commit fails, every call of the batch fails with
+a BackendError and nothing of the batch is visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sessionstore._errors import (
+    BackendError,
+    SchemaVersionError,
+    SessionStoreError,
+    StoreUnavailableError,
+)
+from sessionstore.backends.sqlite_schema import MAX_SEQ, MIGRATIONS, SCHEMA_VERSION
+
+__all__ = [
+    "Batch",
+    "GroupCommitWriter",
+    "Reader",
+    "open_connection",
+    "translate_error",
+]
+
+T = TypeVar("T")
+
+#: How many queued writes at most share one transaction.
+MAX_BATCH = 1024
+
+_UNAVAILABLE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PERM,
+        sqlite3.SQLITE_AUTH,
+        sqlite3.SQLITE_READONLY,
+    }
+)
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+def translate_error(exc: BaseException, doing: str, path: str) -> BaseException:
+    """Our error for ``exc`` raised while ``doing``; our own errors pass through."""
+    if not isinstance(exc, sqlite3.Error):
+        return exc
+    code = getattr(exc, "sqlite_errorcode", None)
+    kind = (
+        StoreUnavailableError
+        if code is not None and code & 0xFF in _UNAVAILABLE_CODES
+        else BackendError
+    )
+    error = kind(f"SQLite failed to {doing} in {path!r}: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+def retry_busy(action: Callable[[], T], deadline_seconds: float) -> T:
+    """Run ``action``, retrying with jittered backoff while SQLite reports busy/locked.
+
+    Needed where SQLite does not honour busy_timeout (``PRAGMA journal_mode``,
+    a reader during WAL recovery) and as a last resort around ``BEGIN IMMEDIATE``.
+    """
+    deadline = time.monotonic() + deadline_seconds
+    delay = 0.001
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 0.05)
+
+
+def _check_version(version: int, path: str) -> None:
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{path!r} has schema version {version}, but this sessionstore only knows "
+            f"versions up to {SCHEMA_VERSION}; upgrade sessionstore to open it"
+        )
+
+
+def _migrate(conn: sqlite3.Connection, path: str) -> None:
+    """Bring the schema to SCHEMA_VERSION inside BEGIN IMMEDIATE, re-checking the version there."""
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    _check_version(version, path)
+    if version == SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have migrated while we waited for the write lock.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        _check_version(version, path)
+        for step in MIGRATIONS[version:]:
+            for statement in step.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def open_connection(
+    path: str, *, synchronous: str, busy_timeout: float, writer: bool
+) -> sqlite3.Connection:
+    """Open ``path``; the writer also switches to WAL and migrates the schema (race-free)."""
+    conn = sqlite3.connect(
+        path,
+        timeout=busy_timeout,
+        isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+        check_same_thread=False,
+        cached_statements=64,
+    )
+    try:
+        conn.execute("PRAGMA cache_size = -16000")
+        if writer:
+            # journal_mode may answer SQLITE_BUSY without waiting on busy_timeout
+            # while another process creates or converts the file.
+            def to_wal() -> None:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise sqlite3.OperationalError(f"database is locked (journal_mode={mode})")
+
+            retry_busy(to_wal, busy_timeout)
+            retry_busy(lambda: _migrate(conn, path), busy_timeout)
+        else:
+            version = retry_busy(
+                lambda: conn.execute("PRAGMA user_version").fetchone()[0], busy_timeout
+            )
+            _check_version(version, path)
+            conn.execute("PRAGMA query_only = 1")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _deliver(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in outcomes:
+        if future.done():  # the caller was cancelled; the write still happened
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+
+class _Request:
+    __slots__ = ("future", "loop", "stop", "work")
+
+    def __init__(
+        self,
+        work: Callable[..., Any] | None,
+        loop: asyncio.AbstractEventLoop | None,
+        *,
+        stop: bool = False,
+    ) -> None:
+        self.work = work
+        self.loop = loop
+        self.future: asyncio.Future[Any] | None = None if loop is None else loop.create_future()
+        self.stop = stop
+
+
+class _ConnectionThread:
+    """A daemon thread owning one connection and serving a queue of requests."""
+
+    def __init__(self, name: str, path: str, connect: Callable[[], sqlite3.Connection]) -> None:
+        self.path = path
+        self._connect = connect
+        self._queue: queue.SimpleQueue[_Request] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._started = False
+
+    def start(self) -> asyncio.Future[None]:
+        """Start the thread; the future resolves once the connection is open."""
+        startup = _Request(None, asyncio.get_running_loop())
+        self._queue.put(startup)
+        self._started = True
+        self._thread.start()
+        assert startup.future is not None
+        return startup.future
+
+    def submit(self, work: Callable[..., T]) -> asyncio.Future[T]:
+        """Queue ``work`` for the thread; await the returned future for its result."""
+        request = _Request(work, asyncio.get_running_loop())
+        self._queue.put(request)
+        assert request.future is not None
+        return request.future
+
+    async def stop(self) -> None:
+        """Finish everything queued before this call, close the connection, end the thread."""
+        if not self._started:
+            return
+        request = _Request(None, asyncio.get_running_loop(), stop=True)
+        self._queue.put(request)
+        assert request.future is not None
+        await request.future
+        self._thread.join()
+
+    def stop_nowait(self) -> None:
+        """Ask the thread to close its connection and end, without waiting (from ``__del__``)."""
+        if self._started and self._thread.is_alive():
+            self._queue.put(_Request(None, None, stop=True))
+
+    @staticmethod
+    def _settle(request: _Request, result: Any, error: BaseException | None) -> None:
+        if request.loop is None or request.future is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+            request.loop.call_soon_threadsafe(_deliver, [(request.future, result, error)])
+
+    def _run(self) -> None:
+        startup = self._queue.get()
+        try:
+            conn = self._connect()
+        except BaseException as exc:
+            self._settle(startup, None, translate_error(exc, "open the database", self.path))
+            return
+        self._settle(startup, None, None)
+        try:
+            self._serve(conn)
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+    def _serve(self, conn: sqlite3.Connection) -> None:
+        raise NotImplementedError
+
+    def _finish(self, conn: sqlite3.Connection, request: _Request) -> None:
+        error: BaseException | None = None
+        try:
+            conn.close()
+        except sqlite3.Error as exc:
+            error = translate_error(exc, "close the database", self.path)
+        self._settle(request, None, error)
+
+
+class Reader(_ConnectionThread):
+    """Runs read-only work ``work(conn)`` one call at a time on its own connection."""
+
+    def _serve(self, conn: sqlite3.Connection) -> None:
+        while True:
+            request = self._queue.get()
+            if request.stop:
+                self._finish(conn, request)
+                return
+            assert request.work is not None
+            try:
+                result = request.work(conn)
+            except BaseException as exc:
+                self._settle(request, None, translate_error(exc, "read", self.path))
+            else:
+                self._settle(request, result, None)
+
+
+class Batch:
+    """What the calls of one group-commit transaction share: the write sequence."""
+
+    __slots__ = ("seq",)
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+
+    def next_seq(self) -> int:
+        """The next listing sequence number (monotonic across processes under the lock)."""
+        self.seq += 1
+        return self.seq
+
+
+class GroupCommitWriter(_ConnectionThread):
+    """Runs write work ``work(conn, batch)``: all queued calls share one transaction."""
+
+    def __init__(
+        self,
+        name: str,
+        path: str,
+        connect: Callable[[], sqlite3.Connection],
+        busy_timeout: float,
+    ) -> None:
+        super().__init__(name, path, connect)
+        self._busy_timeout = busy_timeout
+
+    def _serve(self, conn: sqlite3.Connection) -> None:
+        while True:
+            first = self._queue.get()
+            batch: list[_Request] = []
+            stopper: _Request | None = None
+            request: _Request | None = first
+            while request is not None:
+                if request.stop:
+                    stopper = request
+                    break
+                batch.append(request)
+                if len(batch) >= MAX_BATCH:
+                    break
+                try:
+                    request = self._queue.get_nowait()
+                except queue.Empty:
+                    request = None
+            if batch:
+                self._commit(conn, batch)
+            if stopper is not None:
+                self._finish(conn, stopper)
+                return
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[_Request]) -> None:
+        pending = batch
+        while pending:
+            pending = self._attempt(conn, pending)
+
+    def _attempt(self, conn: sqlite3.Connection, batch: list[_Request]) -> list[_Request]:
+        """Run ``batch`` in one transaction; return the calls to run again in a new one.
+
+        A call whose error made SQLite abort the whole transaction (disk full, I/O
+        error) fails alone: its batch-mates, undone with it, are returned for a retry.
+        """
+        outcomes: list[tuple[_Request, Any, BaseException | None]] = []
+        try:
+            retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), self._busy_timeout)
+            shared = Batch(conn.execute(MAX_SEQ).fetchone()[0])
+            alone = len(batch) == 1
+            for index, request in enumerate(batch):
+                outcome = self._run_one(conn, shared, request, alone=alone)
+                if not alone and not conn.in_transaction:
+                    self._settle(*outcome)
+                    return batch[:index] + batch[index + 1 :]
+                outcomes.append(outcome)
+            if conn.in_transaction:  # not when the only call failed and rolled back
+                conn.execute("COMMIT")
+        except Exception as exc:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            for request in batch:
+                self._settle(request, None, self._batch_error(exc))
+            return []
+        self._settle_all(outcomes)
+        return []
+
+    def _batch_error(self, exc: Exception) -> BaseException:
+        doing = "commit a batch of writes (nothing of it was written)"
+        if isinstance(exc, sqlite3.Error):
+            return translate_error(exc, doing, self.path)
+        error = BackendError(f"failed to {doing} in {self.path!r}: {exc!r}")
+        error.__cause__ = exc
+        return error
+
+    def _run_one(
+        self, conn: sqlite3.Connection, shared: Batch, request: _Request, *, alone: bool
+    ) -> tuple[_Request, Any, BaseException | None]:
+        """Run one call in its savepoint; a batch of one (``alone``) needs none."""
+        assert request.work is not None
+        if not alone:
+            conn.execute("SAVEPOINT call")
+        try:
+            result = request.work(conn, shared)
+        except Exception as exc:
+            if conn.in_transaction:
+                if alone:
+                    conn.execute("ROLLBACK")
+                else:
+                    conn.execute("ROLLBACK TO call")
+                    conn.execute("RELEASE call")
+            if isinstance(exc, SessionStoreError):
+                return request, None, exc
+            return request, None, translate_error(exc, "write", self.path)
+        if not alone:
+            conn.execute("RELEASE call")
+        return request, result, None
+
+    def _settle_all(self, outcomes: list[tuple[_Request, Any, BaseException | None]]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, Any]]] = {}
+        for request, result, error in outcomes:
+            if request.loop is not None and request.future is not None:
+                by_loop.setdefault(request.loop, []).append((request.future, result, error))
+        for loop, items in by_loop.items():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_deliver, items)

@@ -1,0 +1,173 @@
+"""What every part of the suite shares: the factory type, the loop runner and sample data.
+
+The suite's tests are synchronous and run their async body in an event loop
+of their own, so the suite needs no pytest-asyncio and works under any
+pytest configuration a third party has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TypeVar
+
+from sessionstore._messages import (
+    Base64ImageSource,
+    ImageBlock,
+    Message,
+    Role,
+    TextBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+)
+from sessionstore._records import utc_now
+from sessionstore._store import SessionStore
+
+__all__ = [
+    "HOSTILE_IDS",
+    "INVALID_IDS",
+    "StoreFactory",
+    "factory_test",
+    "nested",
+    "rich_transcript",
+    "run_with_factory",
+    "store_test",
+    "tagged",
+    "wait_for_clock_past",
+]
+
+#: A zero-argument callable returning an async context manager that yields a
+#: fresh, empty, open store and closes it on exit.
+StoreFactory = Callable[[], AbstractAsyncContextManager[SessionStore]]
+
+_T = TypeVar("_T")
+
+#: Ids the contract calls ordinary: they round-trip exactly and stay distinct.
+HOSTILE_IDS: tuple[str, ...] = (
+    "user-42",
+    "discord:12345",
+    "a/b",
+    "a\\b",
+    "../../etc/passwd",
+    "DROP TABLE sessions;--",
+    "'; DELETE FROM sessions; --",
+    "émoji 🎉",
+    " spaced ",
+    "spaced",
+    "*",
+    "%",
+    "_",
+    "{hash}",
+    "line\nbreak",
+    "é",  # precomposed
+    "e\u0301",  # decomposed: must stay distinct from the precomposed form
+    "CaseSensitive",
+    "casesensitive",
+    "x" * 1024,
+    "é" * 512,  # exactly 1,024 UTF-8 bytes
+)
+
+#: Values every method taking an id must refuse with InvalidSessionIdError.
+INVALID_IDS: tuple[tuple[str, object], ...] = (
+    ("empty", ""),
+    ("NUL", "a\x00b"),
+    ("1,025 bytes", "x" * 1025),
+    ("1,026 bytes of 2-byte chars", "é" * 513),
+    ("lone surrogate", "a\ud800b"),
+    ("int", 42),
+    ("None", None),
+    ("bytes", b"session"),
+)
+
+
+def run_with_factory(factory: StoreFactory, body: Callable[[SessionStore], Awaitable[_T]]) -> _T:
+    """Run ``body(store)`` in a new event loop, with a fresh store from ``factory``."""
+
+    async def main() -> _T:
+        async with factory() as store:
+            return await body(store)
+
+    return asyncio.run(main())
+
+
+def store_test(
+    body: Callable[[Any, SessionStore], Awaitable[None]],
+) -> Callable[[Any, StoreFactory], None]:
+    """Turn ``async def test_x(self, store)`` into a sync pytest test taking ``store_factory``."""
+
+    def test(self: Any, store_factory: StoreFactory) -> None:
+        run_with_factory(store_factory, lambda store: body(self, store))
+
+    return _named_like(test, body)
+
+
+def factory_test(
+    body: Callable[[Any, StoreFactory], Coroutine[Any, Any, None]],
+) -> Callable[[Any, StoreFactory], None]:
+    """Turn ``async def test_x(self, factory)`` into a sync test that manages stores itself."""
+
+    def test(self: Any, store_factory: StoreFactory) -> None:
+        asyncio.run(body(self, store_factory))
+
+    return _named_like(test, body)
+
+
+def _named_like(
+    test: Callable[[Any, StoreFactory], None], body: Callable[..., Any]
+) -> Callable[[Any, StoreFactory], None]:
+    # No functools.wraps: pytest would follow __wrapped__ and ask for a
+    # ``store`` fixture instead of ``store_factory``.
+    test.__name__ = body.__name__
+    test.__qualname__ = body.__qualname__
+    test.__doc__ = body.__doc__
+    test.__module__ = body.__module__
+    return test
+
+
+async def wait_for_clock_past(moment: Any) -> None:
+    """Yield until the writer's clock has moved past ``moment`` (an aware datetime)."""
+    while utc_now() <= moment:  # noqa: ASYNC110 - polling a clock, not waiting for an event
+        await asyncio.sleep(0.001)
+
+
+def nested(depth: int) -> Any:
+    """A JSON value nested ``depth`` levels deep, alternating objects and arrays."""
+    value: Any = "bottom"
+    for level in range(depth):
+        value = {"level": level, "next": value} if level % 2 else [level, value]
+    return value
+
+
+def tagged(role: Role | str, **tags: Any) -> Message:
+    """A small message whose metadata identifies it (for order and contiguity checks)."""
+    return Message(Role(role), f"message {tags}", metadata=tags)
+
+
+def rich_transcript() -> list[Message]:
+    """Messages using every role, every block type and every optional field."""
+    return [
+        Message.system("You are terse."),
+        Message.user("what's the weather?", name="alice", metadata={"channel": "discord"}),
+        Message(
+            Role.ASSISTANT,
+            [
+                TextBlock("Let me check."),
+                ToolUseBlock("toolu_1", "weather", {"city": "Oslo", "days": [1, 2]}),
+            ],
+        ),
+        Message.tool_result("toolu_1", "sunny, 22C", is_error=False),
+        Message.tool_result("toolu_2", "timeout", is_error=True),
+        Message.tool_result("toolu_3", "no flag"),
+        Message(
+            Role.USER,
+            [ImageBlock(Base64ImageSource("image/png", "iVBORw0KGgo="))],
+            name="alice",
+            metadata={"trace": [1, 2, 3], "ok": True, "none": None, "pi": 3.25},
+        ),
+        Message(Role.TOOL, [ToolResultBlock("toolu_4", "")]),
+        Message(Role.ASSISTANT, [ToolUseBlock("toolu_5", "noop")]),
+        Message.assistant("Done: 22°C ☀️, 東京 too. 🎉", metadata="a string is JSON too"),
+        Message.user("", name="", metadata=0),
+        Message(Role.ASSISTANT, []),
+    ]

@@ -1,0 +1,186 @@
+"""The PostgreSQL backend's fixtures: a throwaway PostgreSQL server and fresh stores on it.
+
+The server is real (``initdb`` + ``pg_ctl`` from /usr/lib/postgresql/*/bin) on
+127.0.0.1 at a free port, with trust authentication and durability left on.
+As root it runs as the ``postgres`` user, as PostgreSQL refuses to run as root.
+When it cannot start, the tests that need it are skipped, except under CI
+(``CI=true``), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import NoReturn
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from sessionstore.backends.postgres import PostgresSessionStore
+from sessionstore.testing import StoreFactory
+
+DATABASE = "sessionstore_test"
+
+
+def _find_bindir() -> Path | None:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
+    return Path(candidates[0]).parent if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster; ``url`` points at its test database."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="sessionstore-pg-"))
+        self.datadir = self.root / "data"
+        self.logfile = self.root / "server.log"
+        self.port = _free_port()
+        self.as_postgres = os.geteuid() == 0
+        self.user = "postgres"
+        self.admin_url = f"postgresql://{self.user}@127.0.0.1:{self.port}/postgres"
+        self.url = f"postgresql://{self.user}@127.0.0.1:{self.port}/{DATABASE}"
+
+    def _run(self, *args: str) -> None:
+        command = [str(self.bindir / args[0]), *args[1:]]
+        if self.as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        if result.returncode != 0:
+            log = self.logfile.read_text() if self.logfile.exists() else ""
+            raise RuntimeError(
+                f"{' '.join(command)} failed ({result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}\n{log[-2000:]}"
+            )
+
+    def setup(self) -> None:
+        """initdb, start, and create the test database."""
+        if self.as_postgres:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run(
+            "initdb", "-D", str(self.datadir), "-A", "trust", "-U", self.user,
+            "-E", "UTF8", "--no-instructions",
+        )  # fmt: skip
+        self.start()
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} "
+            f"-c unix_socket_directories={self.root} -c max_connections=200"
+        )
+        self._run(
+            "pg_ctl", "-D", str(self.datadir), "-l", str(self.logfile), "-w", "-t", "60",
+            "-o", options, "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        """Stop the server now (fast shutdown: clients are disconnected)."""
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
+
+    def restart(self) -> None:
+        """Stop and start again on the same port and data."""
+        self.stop()
+        self.start()
+
+    def teardown(self) -> None:
+        """Stop the server if running and remove its files."""
+        try:
+            if (self.datadir / "postmaster.pid").exists():
+                self.stop()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL test server unavailable under CI: {reason}")
+    pytest.skip(f"PostgreSQL test server unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A running throwaway PostgreSQL 15 (or newest installed) for the whole test session."""
+    bindir = _find_bindir()
+    if bindir is None:
+        _unavailable("no /usr/lib/postgresql/*/bin/pg_ctl")
+    server = PostgresServer(bindir)
+    try:
+        server.setup()
+    except (RuntimeError, OSError, subprocess.SubprocessError, psycopg.Error) as exc:
+        server.teardown()
+        _unavailable(str(exc))
+    try:
+        yield server
+    finally:
+        server.teardown()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A password-less URL of the test database (trust authentication)."""
+    return postgres_server.url
+
+
+def unique_prefix() -> str:
+    """A table prefix no other test uses."""
+    return f"t{uuid.uuid4().hex[:12]}_"
+
+
+async def drop_prefix(url: str, prefix: str, schema: str = "public") -> None:
+    """Drop every table, sequence and function named ``<prefix>*`` in ``schema``."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        cursor = await conn.execute(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p"
+            " JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = %s AND left(p.proname, length(%s)) = %s",
+            (schema, prefix, prefix),
+        )
+        for (signature,) in await cursor.fetchall():
+            await conn.execute(sql.SQL("DROP FUNCTION IF EXISTS {}").format(sql.SQL(signature)))
+        cursor = await conn.execute(
+            "SELECT c.relkind, c.relname FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relkind IN ('r', 'S')"
+            " AND left(c.relname, length(%s)) = %s ORDER BY c.relkind",
+            (schema, prefix, prefix),
+        )
+        for kind, name in await cursor.fetchall():
+            statement = (
+                "DROP TABLE IF EXISTS {} CASCADE" if kind == "r" else "DROP SEQUENCE IF EXISTS {}"
+            )
+            await conn.execute(sql.SQL(statement).format(sql.Identifier(schema, name)))
+
+
+@pytest.fixture
+def postgres_store_factory(postgres_url: str) -> StoreFactory:
+    """Fresh, empty PostgreSQL stores, each with its own table prefix, dropped on exit."""
+
+    @asynccontextmanager
+    async def factory() -> AsyncIterator[PostgresSessionStore]:
+        prefix = unique_prefix()
+        try:
+            async with PostgresSessionStore(postgres_url, table_prefix=prefix) as store:
+                yield store
+        finally:
+            await drop_prefix(postgres_url, prefix)
+
+    return factory

@@ -1,0 +1,168 @@
+"""The Redis backend's fixtures: a real ``redis-server`` on loopback for the test session.
+
+The server keeps an append-only file so that data survives ``restart()``, and
+listens on a unix socket too so ``unix://`` URLs can be tested. Each store from
+``redis_store_factory`` gets a unique key prefix, and its keys are deleted on exit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+import redis
+import redis.asyncio
+
+from sessionstore.backends.redis import RedisSessionStore
+from sessionstore.testing import StoreFactory
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """A ``redis-server`` child process on 127.0.0.1 that can be stopped and restarted."""
+
+    def __init__(self, executable: str, directory: Path, port: int) -> None:
+        self.executable = executable
+        self.directory = directory
+        self.port = port
+        self.socket_path = directory / "redis.sock"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """``redis://127.0.0.1:<port>/0``."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def unix_url(self, db: int = 0) -> str:
+        """``unix://<dir>/redis.sock?db=<db>``."""
+        return f"unix://{self.socket_path}?db={db}"
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the server (same port, same data directory) and wait until PING answers."""
+        command = [
+            self.executable,
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--dir", str(self.directory),
+            "--save", "",
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--unixsocket", str(self.socket_path),
+            "--unixsocketperm", "700",
+            "--logfile", str(self.directory / "redis.log"),
+        ]  # fmt: skip
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + timeout
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5)
+        try:
+            while True:
+                if self._process.poll() is not None:
+                    raise RuntimeError(
+                        f"redis-server exited with {self._process.returncode}: {self._log_tail()}"
+                    )
+                try:
+                    if client.ping():
+                        return
+                except redis.exceptions.RedisError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not answer PING: {self._log_tail()}")
+                time.sleep(0.05)
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        """Shut the server down gracefully (SIGTERM flushes the append-only file)."""
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def restart(self) -> None:
+        """Stop, then start again on the same port with the same data."""
+        self.stop()
+        self.start()
+
+    def _log_tail(self) -> str:
+        log = self.directory / "redis.log"
+        return log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the whole test session (skipped if unavailable, not on CI)."""
+    executable = shutil.which("redis-server")
+    directory = Path(tempfile.mkdtemp(prefix="sessionstore-redis-"))
+    server = RedisServer(executable or "redis-server", directory, _free_port())
+    try:
+        if executable is None:
+            raise RuntimeError("redis-server is not on PATH")
+        server.start()
+    except (RuntimeError, OSError) as exc:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"cannot start redis-server on CI: {exc}")
+        pytest.skip(f"cannot start redis-server: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+async def delete_prefix(url: str, prefix: str) -> None:
+    """Delete every key under ``prefix`` (SCAN is fine here: test cleanup only)."""
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        pattern = prefix.replace("\\", "\\\\")
+        for special in "*?[]":
+            pattern = pattern.replace(special, "\\" + special)
+        keys = [key async for key in client.scan_iter(match=pattern + "*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+def unique_prefix() -> str:
+    """A key prefix no other store in this test session uses."""
+    return f"sessionstore-test:{uuid.uuid4().hex}:"
+
+
+@pytest.fixture
+def redis_store_factory(redis_server: RedisServer) -> StoreFactory:
+    """Fresh, empty Redis stores, each under its own key prefix on the shared server."""
+
+    @asynccontextmanager
+    async def _redis_store() -> AsyncIterator[RedisSessionStore]:
+        prefix = unique_prefix()
+        try:
+            async with RedisSessionStore(redis_server.url, key_prefix=prefix) as store:
+                yield store
+        finally:
+            await delete_prefix(redis_server.url, prefix)
+
+    return _redis_store

@@ -1,0 +1,165 @@
+"""``open_store``: URL schemes, the environment default and lazy backend imports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sessionstore import (
+    InMemorySessionStore,
+    Message,
+    SessionStore,
+    SessionStoreError,
+    SQLiteSessionStore,
+    open_store,
+)
+
+KNOWN_SCHEMES = ["memory", "sqlite", "postgresql", "postgres", "redis", "rediss", "unix"]
+
+
+@pytest.fixture
+def no_store_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SESSIONSTORE_URL", raising=False)
+
+
+async def _round_trip(store: SessionStore, session_id: str = "s") -> None:
+    async with store:
+        await store.save(session_id, [Message.user("hello")])
+        assert await store.load(session_id) == [Message.user("hello")]
+
+
+async def test_memory_url() -> None:
+    store = open_store("memory://")
+    assert isinstance(store, InMemorySessionStore)
+    assert not store.closed
+    await _round_trip(store)
+    assert store.closed
+
+
+async def test_sqlite_absolute_url_persists_between_stores(tmp_path: Path) -> None:
+    path = tmp_path / "nested dir" / "store.db"
+    path.parent.mkdir()
+    url = f"sqlite:///{path}"  # path is absolute, so this is sqlite:////...
+    assert url.startswith("sqlite:////")
+    store = open_store(url)
+    assert isinstance(store, SQLiteSessionStore)
+    await _round_trip(store)
+    assert path.exists()
+    async with open_store(url) as reopened:
+        assert await reopened.load("s") == [Message.user("hello")]
+
+
+async def test_sqlite_relative_url_is_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = open_store("sqlite:///relative.db")
+    assert isinstance(store, SQLiteSessionStore)
+    await _round_trip(store)
+    assert (tmp_path / "relative.db").exists()
+
+
+async def test_open_store_connects_lazily(tmp_path: Path) -> None:
+    path = tmp_path / "lazy.db"
+    store = open_store(f"sqlite:///{path}")
+    assert not path.exists(), "open_store must not touch storage before first use"
+    assert await store.count() == 0  # first use opens it
+    await store.close()
+    assert path.exists()
+
+
+async def test_scheme_is_case_insensitive() -> None:
+    store = open_store("MEMORY://")
+    assert isinstance(store, InMemorySessionStore)
+    await store.close()
+
+
+async def test_environment_variable_is_used_without_a_url(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SESSIONSTORE_URL", "memory://")
+    assert isinstance(open_store(), InMemorySessionStore)
+    path = tmp_path / "from-env.db"
+    monkeypatch.setenv("SESSIONSTORE_URL", f"sqlite:///{path}")
+    store = open_store()
+    assert isinstance(store, SQLiteSessionStore)
+    await _round_trip(store)
+    assert path.exists()
+
+
+async def test_explicit_url_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSIONSTORE_URL", "bogus://nowhere")
+    assert isinstance(open_store("memory://"), InMemorySessionStore)
+
+
+@pytest.mark.usefixtures("no_store_url")
+async def test_default_is_sessions_db_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = open_store()
+    assert isinstance(store, SQLiteSessionStore)
+    await _round_trip(store)
+    assert (tmp_path / "sessions.db").exists()
+
+
+@pytest.mark.usefixtures("no_store_url")
+async def test_empty_environment_variable_means_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SESSIONSTORE_URL", "")
+    store = open_store()
+    assert isinstance(store, SQLiteSessionStore)
+    await store.close()
+
+
+@pytest.mark.parametrize("url", ["mysql://localhost/db", "http://example.com", "nonsense", ""])
+def test_unknown_scheme_lists_the_known_ones(url: str) -> None:
+    with pytest.raises(ValueError) as info:
+        open_store(url)
+    assert isinstance(info.value, SessionStoreError)
+    message = str(info.value)
+    for scheme in KNOWN_SCHEMES:
+        assert f"{scheme}://" in message
+
+
+def test_password_is_redacted_in_the_error() -> None:
+    with pytest.raises(ValueError) as info:
+        open_store("mysql://admin:hunter2-secret@db.example.com:3306/app")
+    message = str(info.value)
+    assert "hunter2-secret" not in message
+    assert "admin" in message and "db.example.com" in message and "mysql://" in message
+
+
+def test_backends_are_imported_lazily() -> None:
+    script = textwrap.dedent(
+        """
+        import asyncio, sys
+        import sessionstore
+        from sessionstore import Message, open_store
+
+        async def main():
+            async with open_store("memory://") as store:
+                await store.save("s", [Message.user("hi")])
+                assert await store.load("s") == [Message.user("hi")]
+
+        asyncio.run(main())
+        loaded = sorted(
+            name for name in sys.modules
+            if name.split(".")[0] in ("psycopg", "psycopg_pool", "redis", "hiredis")
+            or name.startswith(("sessionstore.backends.", "sessionstore.cli"))
+        )
+        print(",".join(loaded))
+        """
+    )
+    env = {key: value for key, value in os.environ.items() if key != "SESSIONSTORE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    assert result.stdout.strip() == "sessionstore.backends.memory"

@@ -1,0 +1,370 @@
+"""PostgreSQL-specific behaviour on a real server: schema, URLs, pools, secrets, failures."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import quote, urlsplit
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
+
+from plugins.postgres import PostgresServer, drop_prefix, unique_prefix
+from sessionstore import (
+    CorruptSessionError,
+    InvalidArgumentError,
+    Message,
+    SchemaVersionError,
+    StoreUnavailableError,
+    open_store,
+)
+from sessionstore.backends.postgres import PostgresSessionStore
+from sessionstore.backends.postgres_schema import MERGE_LIMIT_BYTES, MIGRATIONS
+
+
+@asynccontextmanager
+async def fresh_store(
+    url: str, *, schema: str = "public", pool_timeout: float = 10.0, max_size: int = 10
+) -> AsyncIterator[PostgresSessionStore]:
+    """A store on a new prefix, its tables dropped afterwards."""
+    prefix = unique_prefix()
+    try:
+        async with PostgresSessionStore(
+            url, schema=schema, table_prefix=prefix, timeout=pool_timeout, max_size=max_size
+        ) as store:
+            yield store
+    finally:
+        await drop_prefix(url, prefix, schema)
+
+
+async def fetch(url: str, query: sql.Composable | str, *params: object) -> list[tuple[object, ...]]:
+    """Rows of one query on a connection of its own."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        cursor = await conn.execute(query, params or None)  # type: ignore[arg-type]
+        return await cursor.fetchall() if cursor.description else []
+
+
+def table(store: PostgresSessionStore, suffix: str) -> sql.Identifier:
+    return sql.Identifier(store.schema, store.table_prefix + suffix)
+
+
+# -- schema and migrations ---------------------------------------------------------------
+
+
+async def test_open_migrates_once_and_records_the_version(postgres_url: str) -> None:
+    prefix = unique_prefix()
+    try:
+        for text in ("one", "two"):
+            async with PostgresSessionStore(postgres_url, table_prefix=prefix) as store:
+                await store.append("a", [Message.user(text)])
+        rows = await fetch(
+            postgres_url, sql.SQL("SELECT version FROM {}").format(table(store, "migrations"))
+        )
+        assert rows == [(version,) for version in range(1, len(MIGRATIONS) + 1)]
+        async with PostgresSessionStore(postgres_url, table_prefix=prefix) as store:
+            assert await store.load("a") == [Message.user("one"), Message.user("two")]
+    finally:
+        await drop_prefix(postgres_url, prefix)
+
+
+async def test_a_newer_schema_refuses_to_open_and_writes_nothing(postgres_url: str) -> None:
+    async with fresh_store(postgres_url) as store:
+        await store.save("a", [Message.user("kept")])
+        migrations = table(store, "migrations")
+        newer = len(MIGRATIONS) + 1
+        await fetch(
+            postgres_url, sql.SQL("INSERT INTO {} (version) VALUES (%s)").format(migrations), newer
+        )
+        other = PostgresSessionStore(postgres_url, table_prefix=store.table_prefix)
+        with pytest.raises(SchemaVersionError, match=f"version {newer}"):
+            await other.open()
+        await other.close()
+        rows = await fetch(postgres_url, sql.SQL("SELECT max(version) FROM {}").format(migrations))
+        assert rows == [(newer,)]
+        assert await store.load("a") == [Message.user("kept")]
+
+
+async def test_prefixes_and_schemas_isolate_stores(postgres_url: str) -> None:
+    schema = f"s{uuid.uuid4().hex[:10]}"
+    try:
+        async with (
+            fresh_store(postgres_url) as first,
+            fresh_store(postgres_url) as second,
+            fresh_store(postgres_url, schema=schema) as third,
+        ):
+            await first.save("same-id", [Message.user("first")])
+            await second.save("same-id", [Message.user("second")])
+            await third.append("only-third", [Message.user("third")])
+            assert await first.load("same-id") == [Message.user("first")]
+            assert await second.load("same-id") == [Message.user("second")]
+            assert await third.load("same-id") is None
+            assert [r.id for r in await first.list()] == ["same-id"]
+            assert [r.id for r in await third.list()] == ["only-third"]
+            await first.delete("same-id")
+            assert await second.count() == 1
+            rows = await fetch(
+                postgres_url, "SELECT 1 FROM pg_tables WHERE schemaname = %s", schema
+            )
+            assert rows, "tables of a custom schema live in that schema"
+    finally:
+        await fetch(
+            postgres_url, sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+        )
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("schema", "public; DROP TABLE x"),
+        ("schema", "1abc"),
+        ("schema", ""),
+        ("schema", "a" * 64),
+        ("table_prefix", 'x"y'),
+        ("table_prefix", "é_"),
+        ("table_prefix", "p" * 41),
+    ],
+)
+def test_unsafe_identifiers_are_refused(postgres_url: str, option: str, value: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=option):
+        PostgresSessionStore(postgres_url, **{option: value})  # type: ignore[arg-type]
+
+
+# -- URLs and pools ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+async def test_url_parameters_reach_libpq(postgres_url: str, scheme: str) -> None:
+    app = f"sessionstore test {uuid.uuid4().hex[:8]}"
+    prefix = unique_prefix()
+    rest = postgres_url.split("://", 1)[1]
+    url = f"{scheme}://{rest}?sslmode=disable&application_name={quote(app)}&table_prefix={prefix}"
+    store = open_store(url)
+    assert isinstance(store, PostgresSessionStore)
+    assert store.table_prefix == prefix
+    try:
+        async with store:
+            await store.append("a", [Message.user("hi")])
+            rows = await fetch(
+                postgres_url,
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                app,
+            )
+            (connections,) = rows[0]
+            assert isinstance(connections, int) and connections >= 1
+    finally:
+        await drop_prefix(postgres_url, prefix)
+
+
+async def test_a_pool_passed_in_stays_open_after_close(postgres_url: str) -> None:
+    prefix = unique_prefix()
+    pool = AsyncConnectionPool(postgres_url, min_size=1, max_size=2, open=False)
+    await pool.open()
+    try:
+        async with PostgresSessionStore(pool=pool, table_prefix=prefix) as store:
+            await store.save("a", [Message.user("hi")])
+            assert await store.load("a") == [Message.user("hi")]
+        assert not pool.closed
+        async with pool.connection() as conn:
+            cursor = await conn.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(table(store, "sessions"))
+            )
+            assert await cursor.fetchone() == (1,)
+    finally:
+        await pool.close()
+        await drop_prefix(postgres_url, prefix)
+
+
+def test_connection_string_and_pool_are_exclusive(postgres_url: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="exactly one"):
+        PostgresSessionStore()
+
+
+# -- secrets -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def password_role(postgres_url: str) -> AsyncIterator[tuple[str, str]]:
+    """A role with a password (trust auth ignores it; it must never be shown)."""
+    role, password = f"r{uuid.uuid4().hex[:8]}", f"Secr3t-{uuid.uuid4().hex}"
+    ident = sql.Identifier(role)
+    await fetch(
+        postgres_url,
+        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(ident, sql.Literal(password)),
+    )
+    await fetch(postgres_url, sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(ident))
+    try:
+        yield role, password
+    finally:
+        await fetch(postgres_url, sql.SQL("DROP OWNED BY {}").format(ident))
+        await fetch(postgres_url, sql.SQL("DROP ROLE {}").format(ident))
+
+
+async def test_password_never_shown(
+    postgres_server: PostgresServer,
+    password_role: tuple[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    role, password = password_role
+    good = (
+        urlsplit(postgres_server.url)
+        ._replace(netloc=f"{role}:{password}@127.0.0.1:{postgres_server.port}")
+        .geturl()
+    )
+    async with fresh_store(good) as store:
+        await store.append("a", [Message.user("hi")])
+        assert await store.load("a") == [Message.user("hi")]
+        assert password not in repr(store)
+        assert role in repr(store)
+
+    caplog.set_level(logging.DEBUG)
+    closed_port = urlsplit(good)._replace(netloc=f"{role}:{password}@127.0.0.1:1").geturl()
+    conninfo = f"host=127.0.0.1 port=1 user={role} password={password} dbname=postgres"
+    for target in (closed_port, conninfo):
+        store = PostgresSessionStore(target, timeout=0.5)
+        assert password not in repr(store)
+        with pytest.raises(StoreUnavailableError) as caught:
+            await store.load("a")
+        await store.close()
+        assert password not in str(caught.value)
+    assert password not in caplog.text
+
+
+def test_a_malformed_connection_string_error_hides_the_password() -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        PostgresSessionStore("host=x password=hunter2secret bogus")
+    assert "hunter2secret" not in str(caught.value)
+
+
+def test_missing_driver_names_the_extra(postgres_url: str) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules["psycopg"] = None
+        sys.modules["psycopg_pool"] = None
+        from sessionstore import MissingDependencyError, open_store
+        from sessionstore.backends.postgres import PostgresSessionStore
+        for make in (lambda: PostgresSessionStore({postgres_url!r}),
+                     lambda: open_store({postgres_url!r})):
+            try:
+                make()
+            except MissingDependencyError as exc:
+                assert isinstance(exc, ImportError)
+                print(exc)
+            else:
+                raise SystemExit("no MissingDependencyError")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert all("pip install 'sessionstore[postgres]'" in line for line in lines)
+
+
+# -- storage -----------------------------------------------------------------------------
+
+
+async def test_a_corrupt_payload_names_its_session_and_spares_others(postgres_url: str) -> None:
+    async with fresh_store(postgres_url) as store:
+        await store.save("broken", [Message.user("a")])
+        await store.save("fine", [Message.user("b")])
+        await fetch(
+            postgres_url,
+            sql.SQL("UPDATE {} SET payload = %s WHERE session_id = %s").format(
+                table(store, "segments")
+            ),
+            b'[{"role": "user", "cont',
+            "broken",
+        )
+        with pytest.raises(CorruptSessionError, match="broken") as caught:
+            await store.load("broken")
+        assert caught.value.session_id == "broken"
+        assert await store.load("fine") == [Message.user("b")]
+
+
+async def test_many_appends_compact_into_few_segments(postgres_url: str) -> None:
+    async with fresh_store(postgres_url) as store:
+        expected: list[Message] = []
+        sizes = [1, 5, 3, MERGE_LIMIT_BYTES, 2, 0, 7, MERGE_LIMIT_BYTES * 3, 1] + [1] * 200
+        for number, size in enumerate(sizes):
+            batch = [Message.user(f"{number}:{i}:" + "x" * (size // 3)) for i in range(3)]
+            batch = batch if size else []
+            await store.append("long", batch)
+            expected.extend(batch)
+        assert await store.load("long") == expected
+        record = await store.get("long")
+        assert record is not None
+        assert record.message_count == len(expected)
+        assert record.version == len(sizes)
+        rows = await fetch(
+            postgres_url,
+            sql.SQL("SELECT count(*), sum(length(payload)) FROM {} WHERE session_id = %s").format(
+                table(store, "segments")
+            ),
+            "long",
+        )
+        segments, total = rows[0]
+        assert isinstance(segments, int) and isinstance(total, int)
+        assert segments <= 2 * total // MERGE_LIMIT_BYTES + 1
+        assert segments < len(sizes) // 10
+        await store.save("long", [Message.user("reset")])
+        await store.append("long", [Message.user("after")])
+        assert await store.load("long") == [Message.user("reset"), Message.user("after")]
+
+
+async def test_concurrent_first_writes_to_one_id_all_land(postgres_url: str) -> None:
+    async with fresh_store(postgres_url, max_size=8) as store:
+        await asyncio.gather(
+            *(
+                store.append("new", [Message.user(f"{n}a"), Message.user(f"{n}b")])
+                for n in range(24)
+            )
+        )
+        messages = await store.load("new")
+        assert messages is not None and len(messages) == 48
+        texts = [m.text for m in messages]
+        for first, second in zip(texts[::2], texts[1::2], strict=True):
+            assert first is not None and second == first[:-1] + "b"
+        record = await store.get("new")
+        assert record is not None and record.version == 24
+
+
+# -- failures ----------------------------------------------------------------------------
+
+
+async def test_the_store_survives_a_server_restart(postgres_server: PostgresServer) -> None:
+    async with fresh_store(postgres_server.url, pool_timeout=2.0) as store:
+        await store.save("a", [Message.user("before")])
+        postgres_server.restart()
+        await store.append("a", [Message.user("after restart")])
+        postgres_server.stop()
+        try:
+            with pytest.raises(StoreUnavailableError) as caught:
+                await store.load("a")
+            assert isinstance(caught.value.__cause__, psycopg.Error)
+            with pytest.raises(StoreUnavailableError):
+                await store.append("a", [Message.user("while down")])
+        finally:
+            postgres_server.start()
+        # The pool reconnects by itself; allow it a few attempts, not a deadline.
+        for attempt in range(20):
+            try:
+                loaded = await store.load("a")
+                break
+            except StoreUnavailableError:
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(0.5)
+        assert loaded == [Message.user("before"), Message.user("after restart")]
+        await store.append("a", [Message.user("back")])
+        assert await store.count() == 1

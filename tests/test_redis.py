@@ -1,0 +1,373 @@
+"""Redis-specific behaviour, against a real redis-server: keys, URLs, failures, recovery."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+import redis.asyncio
+
+from plugins.redis import RedisServer, delete_prefix, unique_prefix
+from sessionstore import (
+    BackendError,
+    CorruptSessionError,
+    InvalidArgumentError,
+    Message,
+    RedisSessionStore,
+    StoreClosedError,
+    StoreUnavailableError,
+    open_store,
+)
+from sessionstore._records import utc_now
+from sessionstore.backends import redis as redis_backend
+from sessionstore.testing import StoreFactory
+
+HOSTILE_IDS = [
+    "user-42",
+    "discord:12345",
+    "a/b",
+    "../../etc/passwd",
+    "DROP TABLE sessions;--",
+    "émoji 🎉",
+    " spaced ",
+    ":",
+    "{",
+    "}",
+    "{tag}",
+    "*",
+    "?",
+    "[",
+    "[a-z]*",
+    "m:",
+    "s:61",
+    "order",
+    "seq",
+    "updated",
+    "a",
+    "a ",
+    "\\",
+    "x" * 1024,
+]
+
+
+@pytest.fixture
+async def raw_client(redis_server: RedisServer) -> AsyncIterator[redis.asyncio.Redis]:
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def prefix(redis_server: RedisServer) -> AsyncIterator[str]:
+    value = unique_prefix()
+    yield value
+    await delete_prefix(redis_server.url, value)
+
+
+async def _keys_under(client: redis.asyncio.Redis, prefix: str) -> set[bytes]:
+    pattern = prefix.replace("[", "\\[").replace("*", "\\*").replace("?", "\\?")
+    return {key async for key in client.scan_iter(match=pattern + "*")}
+
+
+async def test_stores_with_different_prefixes_do_not_see_each_other(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    # A prefix that extends the other one ("p:" and "p:m:") must not collide either.
+    inner = prefix + "m:"
+    async with (
+        RedisSessionStore(redis_server.url, key_prefix=prefix) as outer_store,
+        RedisSessionStore(redis_server.url, key_prefix=inner) as inner_store,
+    ):
+        await outer_store.save("s", [Message.user("outer")])
+        await inner_store.save("s", [Message.user("inner")])
+        await inner_store.save("only-inner", [Message.user("x")])
+
+        assert await outer_store.load("s") == [Message.user("outer")]
+        assert await inner_store.load("s") == [Message.user("inner")]
+        assert await outer_store.load("only-inner") is None
+        assert await outer_store.count() == 1
+        assert [r.id for r in await inner_store.list()] == ["s", "only-inner"]
+
+        assert await outer_store.prune(keep_newest=0) == 1
+        assert await inner_store.count() == 2
+        await inner_store.delete("s")
+        assert await inner_store.load("only-inner") == [Message.user("x")]
+
+
+async def test_hostile_ids_round_trip_distinct_and_stay_under_the_prefix(
+    redis_factory_store: RedisSessionStore, raw_client: redis.asyncio.Redis
+) -> None:
+    store = redis_factory_store
+    before = {key async for key in raw_client.scan_iter()}
+    for index, session_id in enumerate(HOSTILE_IDS):
+        await store.save(session_id, [Message.user(f"message {index}")])
+    for index, session_id in enumerate(HOSTILE_IDS):
+        assert await store.load(session_id) == [Message.user(f"message {index}")]
+    assert [r.id for r in await store.list()] == HOSTILE_IDS
+    assert await store.count() == len(HOSTILE_IDS)
+
+    after = {key async for key in raw_client.scan_iter()}
+    created = after - before
+    prefix = store._prefix.encode()
+    assert all(key.startswith(prefix) for key in created)
+    # The id part of a key is hex: no separators, hash tags or glob characters survive.
+    assert all(
+        re.fullmatch(rb"seq|order|updated|[ms]:[0-9a-f]+", key[len(prefix) :]) for key in created
+    )
+    # seq, order, updated + one hash and one list per session: nothing shared, nothing lost.
+    assert len(created) == 3 + 2 * len(HOSTILE_IDS)
+
+    for session_id in HOSTILE_IDS[::2]:
+        await store.delete(session_id)
+    for index, session_id in enumerate(HOSTILE_IDS):
+        expected = None if index % 2 == 0 else [Message.user(f"message {index}")]
+        assert await store.load(session_id) == expected
+
+
+@pytest.fixture
+async def redis_factory_store(
+    redis_store_factory: StoreFactory,
+) -> AsyncIterator[RedisSessionStore]:
+    async with redis_store_factory() as store:
+        assert isinstance(store, RedisSessionStore)
+        yield store
+
+
+async def test_unix_socket_url_selects_the_database(redis_server: RedisServer, prefix: str) -> None:
+    url = redis_server.unix_url(db=2)
+    async with RedisSessionStore(url, key_prefix=prefix) as store:
+        await store.save("over-unix", [Message.user("hello")])
+        assert await store.load("over-unix") == [Message.user("hello")]
+    db2 = redis.asyncio.Redis.from_url(url)
+    db0 = redis.asyncio.Redis.from_url(redis_server.url)
+    try:
+        assert await _keys_under(db2, prefix)
+        assert not await _keys_under(db0, prefix)
+        for key in await _keys_under(db2, prefix):
+            await db2.delete(key)
+    finally:
+        await db2.aclose()
+        await db0.aclose()
+
+
+async def test_redis_url_selects_the_database_and_open_store_dispatches(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    url = f"redis://127.0.0.1:{redis_server.port}/3"
+    store = open_store(url)
+    assert isinstance(store, RedisSessionStore)
+    await store.close()
+    assert isinstance(open_store(redis_server.unix_url()), RedisSessionStore)
+    assert isinstance(open_store("rediss://127.0.0.1:1/0"), RedisSessionStore)
+
+    async with RedisSessionStore(url, key_prefix=prefix) as store:
+        await store.append("in-db-3", [Message.user("x")])
+    db3 = redis.asyncio.Redis.from_url(url)
+    try:
+        keys = await _keys_under(db3, prefix)
+        assert keys
+        await db3.delete(*keys)
+    finally:
+        await db3.aclose()
+
+
+async def test_store_does_not_close_a_client_it_was_given(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    try:
+        async with RedisSessionStore(client=client, key_prefix=prefix) as store:
+            await store.save("s", [Message.user("x")])
+        with pytest.raises(StoreClosedError):
+            await store.load("s")
+        assert await client.ping()
+        assert await client.exists(store.session_keys("s").segments) == 1
+    finally:
+        await client.aclose()
+
+
+async def test_invalid_construction_raises_library_errors(redis_server: RedisServer) -> None:
+    with pytest.raises(InvalidArgumentError, match="exactly one"):
+        RedisSessionStore()
+    with pytest.raises(InvalidArgumentError, match="not a Redis URL"):
+        RedisSessionStore("http://127.0.0.1/0")
+    text_client = redis.asyncio.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        with pytest.raises(InvalidArgumentError, match="decode_responses"):
+            RedisSessionStore(client=text_client)
+    finally:
+        await text_client.aclose()
+
+
+async def test_passwords_never_appear_in_repr_or_errors(
+    redis_server: RedisServer, raw_client: redis.asyncio.Redis, prefix: str
+) -> None:
+    password = "s3cret-Pa55word"
+    user = f"user-{prefix.split(':')[1]}"
+    await raw_client.acl_setuser(
+        user, enabled=True, passwords=[f"+{password}"], keys="*", channels="*", commands=["+@all"]
+    )
+    try:
+        good = f"redis://{user}:{password}@127.0.0.1:{redis_server.port}/0"
+        async with RedisSessionStore(good, key_prefix=prefix) as store:
+            await store.save("s", [Message.user("authenticated")])
+            assert password not in repr(store)
+            assert "***" in repr(store)
+
+        wrong = f"redis://{user}:wrong-{password}@127.0.0.1:{redis_server.port}/0"
+        store = RedisSessionStore(wrong, key_prefix=prefix)
+        with pytest.raises(BackendError) as refused:
+            await store.load("s")
+        assert password not in str(refused.value)
+        assert password not in repr(store)
+        await store.close()
+
+        unreachable = f"redis://{user}:{password}@127.0.0.1:1/0?password={password}"
+        store = RedisSessionStore(unreachable, key_prefix=prefix)
+        with pytest.raises(StoreUnavailableError) as down:
+            await store.count()
+        assert password not in str(down.value)
+        assert password not in repr(store)
+        await store.close()
+
+        with pytest.raises(InvalidArgumentError) as bad:
+            RedisSessionStore(f"http://u:{password}@host/0")
+        assert password not in str(bad.value)
+    finally:
+        await raw_client.acl_deluser(user)
+
+
+def test_missing_driver_names_the_extra() -> None:
+    code = """
+import sys
+sys.modules["redis"] = None
+import sessionstore
+from sessionstore import MissingDependencyError, RedisSessionStore, open_store
+for attempt in (lambda: RedisSessionStore("redis://127.0.0.1:1/0"),
+                lambda: open_store("redis://127.0.0.1:1/0")):
+    try:
+        attempt()
+    except MissingDependencyError as exc:
+        print(exc)
+    else:
+        raise SystemExit("no MissingDependencyError")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert all("pip install 'sessionstore[redis]'" in line for line in lines)
+
+
+async def test_corrupt_segment_names_the_session_and_others_still_load(
+    redis_factory_store: RedisSessionStore, raw_client: redis.asyncio.Redis
+) -> None:
+    store = redis_factory_store
+    await store.save("broken", [Message.user("a")])
+    await store.append("broken", [Message.user("b")])
+    await store.save("healthy", [Message.user("fine")])
+    await raw_client.lset(store.session_keys("broken").segments, 0, '[{"role": "nobody"')
+
+    with pytest.raises(CorruptSessionError, match="broken") as caught:
+        await store.load("broken")
+    assert caught.value.session_id == "broken"
+    assert await store.load("healthy") == [Message.user("fine")]
+    record = await store.get("broken")
+    assert record is not None and record.message_count == 2
+    # Appending to a damaged transcript must not hide the damage.
+    for _ in range(redis_backend.MERGE_RUN + 1):
+        await store.append("broken", [Message.user("more")])
+    with pytest.raises(CorruptSessionError):
+        await store.load("broken")
+
+
+async def test_scripts_are_reloaded_after_script_flush(
+    redis_factory_store: RedisSessionStore, raw_client: redis.asyncio.Redis
+) -> None:
+    store = redis_factory_store
+    await store.save("s", [Message.user("one")])
+    await store.list()
+    await raw_client.script_flush()
+    record = await store.append("s", [Message.user("two")])
+    assert record.version == 2
+    await raw_client.script_flush()
+    assert [r.id for r in await store.list()] == ["s"]
+    await raw_client.script_flush()
+    await store.save("t", [])
+    assert await store.prune(keep_newest=1) == 1
+    await raw_client.script_flush()
+    await store.delete("t")
+    assert await store.count() == 0
+
+
+async def test_server_restart_surfaces_unavailable_then_recovers(
+    redis_factory_store: RedisSessionStore, redis_server: RedisServer
+) -> None:
+    store = redis_factory_store
+    await store.save("survivor", [Message.user("before restart")])
+    redis_server.stop()
+    try:
+        with pytest.raises(StoreUnavailableError) as caught:
+            await store.append("survivor", [Message.user("during downtime")])
+        assert isinstance(caught.value.__cause__, redis.exceptions.ConnectionError)
+        with pytest.raises(StoreUnavailableError):
+            await store.load("survivor")
+    finally:
+        redis_server.start()
+    # Same store, no reopen: it reconnects, and reloads scripts the restart dropped.
+    record = await store.append("survivor", [Message.user("after restart")])
+    assert record.version == 2
+    assert await store.load("survivor") == [
+        Message.user("before restart"),
+        Message.user("after restart"),
+    ]
+    assert [r.id for r in await store.list()] == ["survivor"]
+
+
+async def test_small_appends_are_compacted_and_large_ones_kept_whole(
+    redis_factory_store: RedisSessionStore, raw_client: redis.asyncio.Redis
+) -> None:
+    store = redis_factory_store
+    expected: list[Message] = []
+    for index in range(300):
+        batch = [Message.user(f"turn {index}")] if index % 7 else []
+        expected.extend(batch)
+        await store.append("chat", batch)
+    segments_key = store.session_keys("chat").segments
+    assert await raw_client.llen(segments_key) <= redis_backend.MERGE_RUN
+    assert await store.load("chat") == expected
+
+    big = Message.user("x" * redis_backend.SMALL_SEGMENT_BYTES)
+    length_before = await raw_client.llen(segments_key)
+    await store.append("chat", [big])
+    expected.append(big)
+    assert await raw_client.llen(segments_key) == length_before + 1
+    assert await store.load("chat") == expected
+    record = await store.get("chat")
+    assert record is not None and record.message_count == len(expected)
+
+
+async def test_prune_in_batches_keeps_the_newest_and_the_recent(
+    redis_factory_store: RedisSessionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_backend, "PRUNE_BATCH", 3)
+    store = redis_factory_store
+    for index in range(10):
+        await store.save(f"old-{index}", [])
+    cutoff = utc_now() + timedelta(microseconds=1)
+    while utc_now() <= cutoff:
+        pass
+    for index in range(3):
+        await store.save(f"new-{index}", [])
+    # Old and not among the newest five: old-0 .. old-7.
+    deleted = await store.prune(updated_before=cutoff, keep_newest=5)
+    assert deleted == 8
+    assert [r.id for r in await store.list()] == ["old-8", "old-9", "new-0", "new-1", "new-2"]
+    assert await store.prune(keep_newest=1) == 4
+    assert [r.id for r in await store.list()] == ["new-2"]
