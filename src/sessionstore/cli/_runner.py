@@ -1,0 +1,126 @@
+"""What every command shares: the ``--url`` option, running a coroutine, and error reporting.
+
+Every ``SessionStoreError`` (and an ``OSError`` from a file the user named) becomes
+one line on stderr and exit code 1, with any password from the URLs involved
+replaced by ``***``; typer's own usage errors keep exit code 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Coroutine
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from sessionstore._errors import SessionStoreError
+from sessionstore._open import resolve_url
+from sessionstore.cli._util import redact_secrets
+
+__all__ = [
+    "UrlOption",
+    "binary_stdout",
+    "err_console",
+    "fail",
+    "out_console",
+    "run",
+    "usage_error",
+    "url_from",
+]
+
+T = TypeVar("T")
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        metavar="URL",
+        help="Store URL (sqlite:///path.db, postgresql://..., redis://..., memory://). "
+        "Default: $SESSIONSTORE_URL, else sqlite:///sessions.db.",
+        show_default=False,
+    ),
+]
+
+
+def url_from(option: str | None) -> str:
+    """The store URL a command uses: ``--url``, else ``$SESSIONSTORE_URL``, else the default."""
+    return resolve_url(option)
+
+
+def out_console(*, wide_when_piped: bool = False) -> Console:
+    """A rich console on stdout (created per call so test runners' streams are honoured).
+
+    With ``wide_when_piped``, output to a file or pipe is not folded at 80 columns,
+    so a table keeps one line per row for ``grep``.
+    """
+    console = Console(highlight=False)
+    if wide_when_piped and not console.is_terminal:
+        console = Console(highlight=False, width=10_000)
+    return console
+
+
+def err_console() -> Console:
+    """A rich console on stderr, for progress bars and notes that must not pollute stdout."""
+    return Console(stderr=True, highlight=False)
+
+
+def binary_stdout() -> Any:
+    """Stdout as a binary stream, for JSON output written as bytes."""
+    sys.stdout.flush()
+    return typer.get_binary_stream("stdout")
+
+
+def fail(message: str, *urls: str) -> NoReturn:
+    """Print ``sessionstore: error: <message>`` (one line, secrets redacted) and exit 1."""
+    line = " ".join(redact_secrets(message, *urls).split("\n"))
+    typer.echo(f"sessionstore: error: {line}", err=True)
+    raise typer.Exit(1)
+
+
+def usage_error(
+    message: str, *, param_hint: str | None = None, ctx: typer.Context | None = None
+) -> NoReturn:
+    """Report a usage error the way typer does (exit code 2), about a parameter or the command."""
+    if ctx is not None and param_hint is None:
+        ctx.fail(message)
+    raise typer.BadParameter(message, param_hint=param_hint)
+
+
+def _silence_stdout() -> None:
+    # The reader went away (``sessionstore export | head``): point stdout at
+    # /dev/null so the interpreter's final flush does not raise again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
+
+
+def run(work: Coroutine[Any, Any, T], *urls: str) -> T:
+    """Run ``work`` to completion, turning library and file errors into one line and exit 1."""
+    try:
+        return asyncio.run(work)
+    except SessionStoreError as exc:
+        fail(str(exc), *urls)
+    except BrokenPipeError:
+        _silence_stdout()
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        fail(str(exc), *urls)
+    except KeyboardInterrupt:
+        typer.echo("sessionstore: interrupted", err=True)
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        # Not one of ours: a bug, or a driver error a backend failed to translate.
+        # Still one line by default (tracebacks can carry connection details).
+        if os.environ.get("SESSIONSTORE_DEBUG"):
+            raise
+        fail(
+            f"unexpected {type(exc).__name__}: {exc} (set SESSIONSTORE_DEBUG=1 for a traceback)",
+            *urls,
+        )

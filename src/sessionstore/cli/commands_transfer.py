@@ -1,0 +1,236 @@
+"""The ``export``, ``import`` and ``copy`` commands: thin typer wrappers around ``transfer``."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from sessionstore._open import open_store
+from sessionstore._records import SessionRecord
+from sessionstore.cli._runner import (
+    UrlOption,
+    binary_stdout,
+    err_console,
+    fail,
+    run,
+    url_from,
+    usage_error,
+)
+from sessionstore.cli._util import redact_url
+from sessionstore.cli.transfer import (
+    ImportSummary,
+    copy_sessions,
+    export_line,
+    import_sessions,
+    iter_sessions,
+    spool,
+    validate_import,
+)
+
+__all__ = ["ConflictPolicy", "copy_command", "export_command", "import_command"]
+
+
+class ConflictPolicy(enum.StrEnum):
+    """What ``import`` does with an id the store already has."""
+
+    FAIL = "fail"
+    SKIP = "skip"
+    REPLACE = "replace"
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[IO[bytes]]:
+    """Stdout, or a file that appears complete (renamed into place) only on success."""
+    if path is None or path == "-":
+        stream = binary_stdout()
+        yield stream
+        stream.flush()
+        return
+    target = Path(path)
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed or removed below
+            dir=target.parent, prefix=f".{target.name}.", suffix=".partial", delete=False
+        )
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write {path}: {exc.strerror}") from exc
+    try:
+        with handle:
+            yield handle
+        os.replace(handle.name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(handle.name)
+        raise
+
+
+def export_command(
+    session_ids: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="ID", help="Sessions to export; all when none given."),
+    ] = None,
+    url: UrlOption = None,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write here instead of stdout."),
+    ] = None,
+) -> None:
+    """Export sessions as JSON Lines: {"id", "created_at", "updated_at", "messages"} per line.
+
+    Timestamps are ISO-8601 UTC with microseconds. Without ids every session is
+    streamed page by page in listing order (oldest write first) with constant
+    memory. Paging is by offset, so the export is a consistent snapshot only
+    when nothing writes to the store meanwhile. With -o the file appears only
+    once the export is complete.
+    """
+    store_url = url_from(url)
+
+    async def work() -> int:
+        exported = 0
+        async with open_store(store_url) as store:
+            # Check the named ids exist before the output file is created.
+            sessions = iter_sessions(store, session_ids or None)
+            first = await anext(sessions, None)
+            with _output(output) as stream:
+                if first is not None:
+                    stream.write(export_line(*first))
+                    exported = 1
+                async for record, messages in sessions:
+                    stream.write(export_line(record, messages))
+                    exported += 1
+        return exported
+
+    exported = run(work(), store_url)
+    where = "stdout" if output in (None, "-") else output
+    typer.echo(f"exported {exported} session{'s' if exported != 1 else ''} to {where}", err=True)
+
+
+def _open_input(path: str) -> IO[bytes]:
+    if path == "-":
+        return spool(typer.get_binary_stream("stdin"))
+    return open(path, "rb")
+
+
+def _report_problems(summary: ImportSummary, path: str, what: str) -> None:
+    name = "stdin" if path == "-" else path
+    for problem in summary.problems:
+        typer.echo(f"sessionstore: {name}: {problem}", err=True)
+    hidden = summary.problem_count - len(summary.problems)
+    if hidden:
+        typer.echo(f"sessionstore: ... and {hidden} more", err=True)
+    count = summary.problem_count
+    fail(f"{count} {what}{'s' if count != 1 else ''} in {name}; nothing was imported")
+
+
+def import_command(
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="A JSON Lines export, or - for stdin.")
+    ],
+    url: UrlOption = None,
+    on_conflict: Annotated[
+        ConflictPolicy,
+        typer.Option(
+            "--on-conflict",
+            help="For ids the store already has: fail (import nothing), skip them, "
+            "or replace their transcript.",
+        ),
+    ] = ConflictPolicy.FAIL,
+) -> None:
+    """Import sessions from a JSON Lines file in the format export writes.
+
+    Every line is validated first (JSON, fields, id, messages; duplicate ids are
+    an error); a bad line is reported with its number and nothing is written.
+    Each session is then written with one save, so none is ever half-written.
+    Kept: ids, messages and their order, and the order of sessions. Not kept:
+    created_at/updated_at (checked, but the store stamps the import time) and
+    versions (they restart at 1). Stdin is spooled to a temporary file so it
+    can be read twice without holding it in memory.
+    """
+    store_url = url_from(url)
+    try:
+        stream = _open_input(file)
+    except OSError as exc:
+        fail(str(exc))
+    with stream:
+        summary = ImportSummary()
+        summary.problems, summary.problem_count, _ = validate_import(stream)
+        if summary.problem_count:
+            _report_problems(summary, file, "bad line")
+
+        async def work() -> ImportSummary:
+            stream.seek(0)
+            async with open_store(store_url) as store:
+                return await import_sessions(store, stream, on_conflict.value)
+
+        result = run(work(), store_url)
+    if result.problem_count:
+        _report_problems(result, file, "conflicting id")
+    written = result.created + result.replaced
+    typer.echo(
+        f"imported {written} session{'s' if written != 1 else ''} "
+        f"({result.created} created, {result.replaced} replaced, {result.skipped} skipped)",
+        err=True,
+    )
+
+
+def _split_ids(ids: str | None, repeated: list[str] | None) -> list[str] | None:
+    selected = [part for part in (ids or "").split(",") if part] + list(repeated or [])
+    return selected or None
+
+
+def copy_command(
+    to: Annotated[
+        str, typer.Option("--to", metavar="URL", help="The store to copy into.", show_default=False)
+    ],
+    url: UrlOption = None,
+    ids: Annotated[
+        str | None,
+        typer.Option("--ids", metavar="A,B", help="Comma-separated ids to copy (default: all)."),
+    ] = None,
+    id_: Annotated[
+        list[str] | None,
+        typer.Option("--id", metavar="ID", help="An id to copy; repeat it (ids with commas)."),
+    ] = None,
+) -> None:
+    """Copy sessions from the store at --url to the store at --to, page by page.
+
+    Existing sessions in the target are replaced by the source's transcript, so
+    re-running a copy is safe. Timestamps and versions in the target are its own.
+    A progress bar is shown on a terminal (on stderr), none when piped.
+    """
+    source_url = url_from(url)
+    if to == source_url:
+        usage_error("the target is the source store", param_hint="'--to'")
+    selected = _split_ids(ids, id_)
+    console = err_console()
+
+    async def work() -> int:
+        async with open_store(source_url) as source, open_store(to) as target:
+            total = len(set(selected)) if selected is not None else await source.count()
+            columns: list[Any] = [
+                TextColumn("copying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+            ]
+            with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+                task = bar.add_task("copy", total=total)
+
+                def advance(_: SessionRecord) -> None:
+                    bar.advance(task)
+
+                return await copy_sessions(source, target, selected, on_copied=advance)
+
+    copied = run(work(), source_url, to)
+    typer.echo(
+        f"copied {copied} session{'s' if copied != 1 else ''} from {redact_url(source_url)} "
+        f"to {redact_url(to)}",
+        err=True,
+    )

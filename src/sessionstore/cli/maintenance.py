@@ -1,0 +1,126 @@
+"""Read-only health checks (``doctor``) and retention helpers (``prune``) over the public API."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sessionstore._errors import CorruptSessionError, InvalidArgumentError
+from sessionstore._records import ListOptions, SessionId, SessionRecord
+from sessionstore._store import SessionStore
+from sessionstore.cli._util import PAGE_SIZE
+
+__all__ = ["Finding", "count_prunable", "diagnose", "parse_duration"]
+
+_DURATION = re.compile(r"(\d+)([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``<whole number><unit>`` with unit s, m, h, d or w (``30d``, ``12h``); strict."""
+    match = _DURATION.fullmatch(text)
+    if match is None:
+        raise InvalidArgumentError(
+            f"invalid duration {text!r}: expected a whole number followed by one unit, "
+            "s, m, h, d or w (e.g. 45s, 90m, 12h, 30d, 2w)"
+        )
+    amount = int(match.group(1))
+    if amount == 0:
+        raise InvalidArgumentError(f"invalid duration {text!r}: must be greater than zero")
+    try:
+        return timedelta(seconds=amount * _UNIT_SECONDS[match.group(2)])
+    except OverflowError as exc:
+        raise InvalidArgumentError(f"invalid duration {text!r}: too large") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem ``doctor`` found with a session."""
+
+    session_id: SessionId
+    problem: str
+
+
+async def _check(store: SessionStore, record: SessionRecord) -> str | None:
+    try:
+        messages = await store.load(record.id)
+    except CorruptSessionError as exc:
+        return f"transcript does not decode: {exc}"
+    if messages is not None and len(messages) == record.message_count:
+        return None
+    # A write or delete may have landed since the page was listed: look again
+    # before calling it a problem, so a busy store does not yield false alarms.
+    fresh = await store.get(record.id)
+    try:
+        messages = await store.load(record.id)
+    except CorruptSessionError as exc:
+        return f"transcript does not decode: {exc}"
+    if messages is None:
+        if fresh is None:
+            return (
+                "listed, but get() and load() find nothing (a stale index entry, or deleted "
+                "while doctor ran)"
+            )
+        return "listed with a record, but its transcript loads as None"
+    if fresh is None:
+        return "transcript loads, but get() returns no record"
+    if len(messages) != fresh.message_count:
+        return f"record says {fresh.message_count} messages, transcript has {len(messages)}"
+    return None
+
+
+async def diagnose(
+    store: SessionStore,
+    on_finding: Callable[[Finding], None],
+    *,
+    on_checked: Callable[[SessionRecord], None] | None = None,
+    page_size: int = PAGE_SIZE,
+) -> int:
+    """Load every session page by page, report problems to ``on_finding``; return how many checked.
+
+    Reads only: nothing is ever modified.
+    """
+    checked = 0
+    offset = 0
+    while True:
+        page = await store.list_paginated(ListOptions(offset=offset, limit=page_size))
+        for record in page:
+            problem = await _check(store, record)
+            checked += 1
+            if problem is not None:
+                on_finding(Finding(record.id, problem))
+            if on_checked is not None:
+                on_checked(record)
+        if len(page) < page_size:
+            return checked
+        offset += len(page)
+
+
+async def count_prunable(
+    store: SessionStore,
+    *,
+    updated_before: datetime | None,
+    keep_newest: int | None,
+    page_size: int = PAGE_SIZE,
+) -> int:
+    """How many sessions ``store.prune`` with these arguments would delete now (reads only)."""
+    if updated_before is None and keep_newest is None:
+        raise InvalidArgumentError("prune needs updated_before, keep_newest or both")
+    candidates: int | None = None
+    if keep_newest is not None:
+        candidates = max(0, await store.count() - keep_newest)
+        if updated_before is None:
+            return candidates
+    assert updated_before is not None
+    doomed = 0
+    offset = 0
+    while candidates is None or offset < candidates:
+        limit = page_size if candidates is None else min(page_size, candidates - offset)
+        page = await store.list_paginated(ListOptions(offset=offset, limit=limit))
+        doomed += sum(1 for record in page if record.updated_at < updated_before)
+        if len(page) < limit:
+            break
+        offset += len(page)
+    return doomed

@@ -1,0 +1,152 @@
+"""Rich rendering for people: the session table of ``list`` and the transcript of ``show``.
+
+All stored text goes through ``Text`` objects (never markup) with control characters
+escaped, so a transcript containing ``[bold]`` or an ANSI escape prints as itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.json import JSON
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from sessionstore._messages import (
+    ImageBlock,
+    Message,
+    Role,
+    TextBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+)
+from sessionstore._records import SessionRecord
+from sessionstore.cli._util import format_timestamp, safe_text
+
+__all__ = ["ROLE_STYLES", "decoded_size", "record_to_json", "render_records", "render_transcript"]
+
+ROLE_STYLES: dict[Role, str] = {
+    Role.USER: "bold green",
+    Role.ASSISTANT: "bold cyan",
+    Role.SYSTEM: "bold magenta",
+    Role.TOOL: "bold yellow",
+}
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def render_records(console: Console, records: Sequence[SessionRecord]) -> None:
+    """Print ``records`` as a table of id, messages, created, updated and version (UTC)."""
+    table = Table(show_edge=False, header_style="bold")
+    table.add_column("id", overflow="fold")
+    table.add_column("messages", justify="right")
+    table.add_column("created (UTC)", no_wrap=True)
+    table.add_column("updated (UTC)", no_wrap=True)
+    table.add_column("version", justify="right")
+    for record in records:
+        table.add_row(
+            Text(safe_text(record.id)),
+            str(record.message_count),
+            _when(record.created_at),
+            _when(record.updated_at),
+            str(record.version),
+        )
+    console.print(table)
+
+
+def record_to_json(record: SessionRecord) -> dict[str, Any]:
+    """A record as JSON-ready values (``list --json``)."""
+    return {
+        "id": str(record.id),
+        "message_count": record.message_count,
+        "created_at": format_timestamp(record.created_at),
+        "updated_at": format_timestamp(record.updated_at),
+        "version": record.version,
+    }
+
+
+def decoded_size(data: str) -> int:
+    """Bytes that base64 ``data`` decodes to (ignoring whitespace), without decoding it."""
+    compact = "".join(data.split())
+    padding = len(compact) - len(compact.rstrip("="))
+    return max(0, len(compact) * 3 // 4 - padding)
+
+
+def _pretty_json(value: Any) -> JSON:
+    # json.dumps escapes control characters, so the result is terminal-safe.
+    return JSON(json.dumps(value, ensure_ascii=False, default=str), indent=2)
+
+
+def _label(text: str, style: str) -> Text:
+    return Text(text, style=style)
+
+
+def _block(block: Any) -> Iterable[RenderableType]:
+    if isinstance(block, TextBlock):
+        yield Text(safe_text(block.text, keep_newlines=True))
+    elif isinstance(block, ImageBlock):
+        source = block.source
+        yield _label(
+            f"[image {safe_text(source.media_type)}, {decoded_size(source.data):,} bytes]",
+            "italic blue",
+        )
+    elif isinstance(block, ToolUseBlock):
+        yield Text.assemble(
+            ("tool call ", "bold yellow"),
+            (safe_text(block.name), "bold"),
+            (f"  id={safe_text(block.id)}", "dim"),
+        )
+        yield _pretty_json(block.input)
+    elif isinstance(block, ToolResultBlock):
+        header = Text.assemble(
+            ("tool result", "bold yellow"), (f" for {safe_text(block.tool_use_id)}", "dim")
+        )
+        if block.is_error:
+            header.append("  ERROR", style="bold red")
+        yield header
+        style = "red" if block.is_error else ""
+        yield Text(safe_text(block.content, keep_newlines=True), style=style)
+
+
+def _message_panel(index: int, message: Message) -> Panel:
+    style = ROLE_STYLES.get(message.role, "bold")
+    title = Text.assemble((f"#{index} ", "dim"), (message.role.value, style))
+    if message.name is not None:
+        title.append(f" ({safe_text(message.name)})", style="italic")
+    parts: list[RenderableType] = []
+    if isinstance(message.content, str):
+        parts.append(Text(safe_text(message.content, keep_newlines=True)))
+    else:
+        for block in message.content:
+            parts.extend(_block(block))
+    if message.metadata is not None:
+        parts.append(_label("metadata", "dim bold"))
+        parts.append(_pretty_json(message.metadata))
+    border = style.replace("bold ", "")
+    return Panel(Group(*parts), title=title, title_align="left", border_style=border)
+
+
+def render_transcript(
+    console: Console, session_id: str, record: SessionRecord | None, messages: Sequence[Message]
+) -> None:
+    """Print a transcript for a person: a header, then one coloured panel per message."""
+    header = Text.assemble(("session ", "bold"), (safe_text(session_id, quote=True), "bold"))
+    if record is not None:
+        plural = "s" if len(messages) != 1 else ""
+        header.append(
+            f"\n{len(messages)} message{plural}, version {record.version}\n"
+            f"created {_when(record.created_at)} UTC, updated {_when(record.updated_at)} UTC",
+            style="dim",
+        )
+    console.print(header)
+    if not messages:
+        console.print(Text("(no messages)", style="dim italic"))
+    for index, message in enumerate(messages):
+        console.print(_message_panel(index, message))

@@ -1,0 +1,249 @@
+"""The ``sessionstore`` command end to end: the installed script, big round trips, every backend."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from sessionstore.cli.app import app
+
+RUNNER = CliRunner()
+
+
+def invoke(*args: str) -> Result:
+    return RUNNER.invoke(app, list(args), catch_exceptions=False)
+
+
+def _script() -> str:
+    beside = Path(sys.executable).parent / "sessionstore"
+    found = str(beside) if beside.exists() else shutil.which("sessionstore")
+    if found is None:
+        pytest.fail("the sessionstore console script is not installed (pip install -e '.[dev]')")
+    return found
+
+
+def sessionstore(
+    *args: str, stdin: str | None = None, terminal: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script; SESSIONSTORE_URL is unset so --url decides.
+
+    With ``terminal``, rich is told (FORCE_COLOR) that stderr is a terminal.
+    """
+    hidden = {"SESSIONSTORE_URL", "FORCE_COLOR", "TTY_COMPATIBLE", "NO_COLOR"}
+    env = {key: value for key, value in os.environ.items() if key not in hidden}
+    if terminal:
+        env["FORCE_COLOR"] = "1"
+    return subprocess.run(
+        [_script(), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+
+
+def _ids_and_messages(export: str) -> list[tuple[str, Any]]:
+    return [(row["id"], row["messages"]) for row in map(json.loads, export.splitlines())]
+
+
+# -- the installed script, one run per command ---------------------------------------------
+
+
+def test_console_script_runs_every_command(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    other = f"sqlite:///{tmp_path / 'b.db'}"
+    dump = tmp_path / "dump.jsonl"
+
+    demo = sessionstore("demo", "--url", url)
+    assert demo.returncode == 0 and "demo-weather (6 messages)" in demo.stdout
+    listed = sessionstore("list", "--url", url)
+    assert listed.returncode == 0 and "demo-support" in listed.stdout
+    as_json = sessionstore("list", "--url", url, "--json")
+    assert [json.loads(line)["id"] for line in as_json.stdout.splitlines()] == [
+        "demo-weather",
+        "demo-support",
+    ]
+    shown = sessionstore("show", "demo-support", "--url", url)
+    assert shown.returncode == 0 and "[image image/png, 70 bytes]" in shown.stdout
+    raw = sessionstore("show", "demo-weather", "--url", url, "--json")
+    assert json.loads(raw.stdout)[2]["content"][1]["input"]["city"] == "Oslo"
+    missing = sessionstore("show", "nope", "--url", url)
+    assert missing.returncode == 1
+    assert missing.stderr == "sessionstore: error: no session with id 'nope'\n"
+    assert sessionstore("count", "--url", url).stdout == "2\n"
+
+    exported = sessionstore("export", "--url", url, "-o", str(dump))
+    assert exported.returncode == 0 and "exported 2 sessions" in exported.stderr
+    imported = sessionstore("import", str(dump), "--url", other)
+    assert imported.returncode == 0 and "2 created" in imported.stderr
+    conflict = sessionstore("import", "-", "--url", other, stdin=dump.read_text())
+    assert conflict.returncode == 1 and "already exists" in conflict.stderr
+    copied = sessionstore("copy", "--url", url, "--to", other)
+    assert copied.returncode == 0 and "copied 2 sessions" in copied.stderr
+    assert _ids_and_messages(sessionstore("export", "--url", other).stdout) == _ids_and_messages(
+        dump.read_text()
+    )
+
+    doctor = sessionstore("doctor", "--url", other)
+    assert doctor.returncode == 0 and "no problems found" in doctor.stdout
+    dry = sessionstore("prune", "--url", other, "--keep-newest", "1", "--dry-run")
+    assert dry.returncode == 0 and "would delete 1 session" in dry.stdout
+    bad = sessionstore("prune", "--url", other, "--older-than", "soon")
+    assert bad.returncode == 2
+    deleted = sessionstore("delete", "demo-weather", "--url", other)
+    assert deleted.returncode == 0 and "deleted 1 session" in deleted.stdout
+    assert sessionstore("count", "--url", other).stdout == "1\n"
+
+
+def test_console_script_doctor_reports_corruption(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    url = f"sqlite:///{path}"
+    assert sessionstore("demo", "--url", url).returncode == 0
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE segments SET payload = x'00ff'")
+    doctor = sessionstore("doctor", "--url", url)
+    assert doctor.returncode == 1
+    assert "'demo-weather': transcript does not decode" in doctor.stdout
+    assert "'demo-support': transcript does not decode" in doctor.stdout
+    assert "Traceback" not in doctor.stderr
+
+
+def test_copy_shows_progress_only_on_a_terminal(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert sessionstore("demo", "--url", url).returncode == 0
+    on_terminal = sessionstore(
+        "copy", "--url", url, "--to", f"sqlite:///{tmp_path / 'b.db'}", terminal=True
+    )
+    assert on_terminal.returncode == 0
+    assert "copying" in on_terminal.stderr and "2/2" in on_terminal.stderr
+    piped = sessionstore("copy", "--url", url, "--to", f"sqlite:///{tmp_path / 'c.db'}")
+    assert piped.returncode == 0
+    assert piped.stderr == f"copied 2 sessions from {url} to sqlite:///{tmp_path / 'c.db'}\n"
+
+
+# -- a big round trip ---------------------------------------------------------------------
+
+
+def test_round_trip_of_10000_sessions(tmp_path: Path) -> None:
+    """export -> import into a fresh store -> export keeps ids, messages and order exactly.
+
+    The timestamps differ: import writes through the public ``save()``, which stamps
+    created_at/updated_at with the time of the import, so only they may change.
+    """
+    source = tmp_path / "source.jsonl"
+    with source.open("w") as handle:
+        for i in range(10_000):
+            messages: list[dict[str, Any]] = [{"role": "user", "content": f"question {i}"}]
+            if i % 3 == 0:
+                messages.append(
+                    {
+                        "role": "assistant",
+                        "content": [{"type": "tool_use", "id": f"t{i}", "name": "f", "input": {}}],
+                    }
+                )
+            handle.write(json.dumps({"id": f"session-{i:05d}", "messages": messages}) + "\n")
+    first = f"sqlite:///{tmp_path / 'first.db'}?durability=normal"
+    second = f"sqlite:///{tmp_path / 'second.db'}?durability=normal"
+    assert invoke("import", str(source), "--url", first).exit_code == 0
+
+    export_one = tmp_path / "one.jsonl"
+    export_two = tmp_path / "two.jsonl"
+    assert invoke("export", "--url", first, "-o", str(export_one)).exit_code == 0
+    assert invoke("import", str(export_one), "--url", second).exit_code == 0
+    assert invoke("export", "--url", second, "-o", str(export_two)).exit_code == 0
+
+    one = export_one.read_text()
+    two = export_two.read_text()
+    assert len(one.splitlines()) == 10_000
+    assert _ids_and_messages(one) == _ids_and_messages(two)
+    assert _ids_and_messages(one) == _ids_and_messages(source.read_text())
+
+
+# -- every backend, through URLs ----------------------------------------------------------
+
+URL_BACKENDS = ["sqlite", "postgres", "redis"]
+
+
+def _postgres_urls(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    from plugins.postgres import drop_prefix, unique_prefix
+
+    base: str = request.getfixturevalue("postgres_url")
+    prefixes = [unique_prefix(), unique_prefix()]
+    try:
+        yield [f"{base}?table_prefix={prefix}" for prefix in prefixes]
+    finally:
+        for prefix in prefixes:
+            asyncio.run(drop_prefix(base, prefix))
+
+
+def _redis_urls(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    import redis
+
+    server = request.getfixturevalue("redis_server")
+    # The default key prefix, so each store gets a database of its own, emptied around the test.
+    urls = [server.url.rsplit("/", 1)[0] + f"/{db}" for db in (13, 14)]
+
+    def flush() -> None:
+        for url in urls:
+            client = redis.Redis.from_url(url)
+            try:
+                client.flushdb()
+            finally:
+                client.close()
+
+    flush()
+    try:
+        yield urls
+    finally:
+        flush()
+
+
+@pytest.fixture(params=URL_BACKENDS)
+def backend_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[str]]:
+    """Two URLs of fresh, empty stores on the backend under test."""
+    if request.param == "sqlite":
+        yield [f"sqlite:///{tmp_path / 'one.db'}", f"sqlite:///{tmp_path / 'two.db'}"]
+    elif request.param == "postgres":
+        yield from _postgres_urls(request)
+    else:
+        yield from _redis_urls(request)
+
+
+def test_commands_work_on_every_backend(backend_urls: list[str], tmp_path: Path) -> None:
+    url, other = backend_urls
+    source = tmp_path / "in.jsonl"
+    rows = [
+        {"id": sid, "messages": [{"role": "user", "content": f"hello {sid}"}]}
+        for sid in ("a", "émoji 🎉", "../../etc/passwd", " spaced ")
+    ]
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    imported = invoke("import", str(source), "--url", url)
+    assert imported.exit_code == 0, imported.output
+    listed = invoke("list", "--url", url, "--json")
+    assert [json.loads(line)["id"] for line in listed.stdout.splitlines()] == [
+        row["id"] for row in rows
+    ]
+    exported = invoke("export", "--url", url)
+    assert _ids_and_messages(exported.stdout) == [(row["id"], row["messages"]) for row in rows]
+    copied = invoke("copy", "--url", url, "--to", other)
+    assert copied.exit_code == 0
+    assert _ids_and_messages(invoke("export", "--url", other).stdout) == _ids_and_messages(
+        exported.stdout
+    )
+    doctor = invoke("doctor", "--url", other)
+    assert doctor.exit_code == 0, doctor.output
+    assert invoke("prune", "--url", other, "--keep-newest", "1").exit_code == 0
+    assert invoke("count", "--url", other).stdout.strip() == "1"
