@@ -23,40 +23,10 @@ from sessionstore import (
     ToolUseBlock,
 )
 from sessionstore._messages import decode_segments, encode_messages
+from sessionstore.testing._support import contract_examples
 
 # The four examples of the contract, verbatim.
-CONTRACT_EXAMPLES: list[dict[str, Any]] = [
-    {"role": "user", "content": "what's the weather?"},
-    {
-        "role": "assistant",
-        "content": [
-            {"type": "text", "text": "Let me check."},
-            {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Oslo"}},
-        ],
-    },
-    {
-        "role": "tool",
-        "content": [
-            {
-                "type": "tool_result",
-                "tool_use_id": "toolu_1",
-                "content": "sunny, 22C",
-                "is_error": False,
-            }
-        ],
-    },
-    {
-        "role": "user",
-        "content": [
-            {
-                "type": "image",
-                "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR..."},
-            }
-        ],
-        "name": "alice",
-        "metadata": {"channel": "discord", "trace": [1, 2, 3]},
-    },
-]
+CONTRACT_EXAMPLES: list[dict[str, Any]] = contract_examples()
 
 
 def _compact_json(value: Any) -> bytes:

@@ -60,6 +60,7 @@ async def test_sqlite_relative_url_is_relative_to_the_working_directory(
     monkeypatch.chdir(tmp_path)
     store = open_store("sqlite:///relative.db")
     assert isinstance(store, SQLiteSessionStore)
+    assert not (tmp_path / "relative.db").exists()  # created on first use, not by open_store
     await _round_trip(store)
     assert (tmp_path / "relative.db").exists()
 
@@ -163,3 +164,52 @@ def test_backends_are_imported_lazily() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
     )
     assert result.stdout.strip() == "sessionstore.backends.memory"
+
+
+@pytest.mark.parametrize(
+    ("blocked", "module", "class_name", "url", "extra"),
+    [
+        (
+            ["psycopg", "psycopg_pool"],
+            "sessionstore.backends.postgres",
+            "PostgresSessionStore",
+            "postgresql://127.0.0.1:1/sessionstore",
+            "postgres",
+        ),
+        (
+            ["redis"],
+            "sessionstore.backends.redis",
+            "RedisSessionStore",
+            "redis://127.0.0.1:1/0",
+            "redis",
+        ),
+    ],
+    ids=["postgres", "redis"],
+)
+def test_a_missing_driver_names_the_extra(
+    blocked: list[str], module: str, class_name: str, url: str, extra: str
+) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+        for name in {blocked!r}:
+            sys.modules[name] = None
+        from sessionstore import MissingDependencyError, open_store
+        from {module} import {class_name}
+        for make in (lambda: {class_name}({url!r}), lambda: open_store({url!r})):
+            try:
+                make()
+            except MissingDependencyError as exc:
+                assert isinstance(exc, ImportError)
+                print(exc)
+            else:
+                raise SystemExit("no MissingDependencyError")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert all(f"pip install 'sessionstore[{extra}]'" in line for line in lines)

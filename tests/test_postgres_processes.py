@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from plugins.postgres import drop_prefix, unique_prefix
@@ -115,8 +116,11 @@ async def test_a_writer_killed_mid_write_never_leaves_a_torn_transcript(
     rng = random.Random(20261125)
     async with PostgresSessionStore(postgres_url, table_prefix=prefix) as store:
         seen_writes = 0
+        application = f"crash_{prefix}"
+        separator = "&" if "?" in postgres_url else "?"
+        worker_url = f"{postgres_url}{separator}application_name={application}"
         for _ in range(15):
-            worker = start_worker("crash", postgres_url, prefix)
+            worker = start_worker("crash", worker_url, prefix)
             assert worker.stdout is not None
             assert worker.stdout.readline().strip() == "ready", worker.stderr
             try:
@@ -125,6 +129,9 @@ async def test_a_writer_killed_mid_write_never_leaves_a_torn_transcript(
                 os.kill(worker.pid, signal.SIGKILL)
                 worker.wait(timeout=30)
             assert worker.returncode == -signal.SIGKILL
+            # A call the client sent before it died still runs to its end on the
+            # server; wait for those server processes to go before reading.
+            await wait_for_backends_to_exit(postgres_url, application)
             for session_id in CRASH_IDS:
                 messages = await store.load(session_id)
                 record = await store.get(session_id)
@@ -136,6 +143,21 @@ async def test_a_writer_killed_mid_write_never_leaves_a_torn_transcript(
                 check_not_torn(session_id, messages)
                 seen_writes += record.version
         assert seen_writes > 0, "the writer never got to write"
+
+
+async def wait_for_backends_to_exit(url: str, application: str) -> None:
+    """Poll pg_stat_activity until no server process serves ``application``."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        for _ in range(300):
+            cursor = await conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                [application],
+            )
+            row = await cursor.fetchone()
+            if row is not None and row[0] == 0:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"server processes of {application} still running after 15 s")
 
 
 def test_the_torn_check_rejects_a_partial_write() -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -24,21 +22,17 @@ from sessionstore import (
 )
 from sessionstore._records import utc_now
 from sessionstore.backends import redis as redis_backend
+from sessionstore.testing import HOSTILE_IDS as SHARED_HOSTILE_IDS
 from sessionstore.testing import StoreFactory
 
+#: The suite's hostile ids, plus key separators, hash tags, glob characters and
+#: names that collide with the store's own keys if ids were not encoded.
 HOSTILE_IDS = [
-    "user-42",
-    "discord:12345",
-    "a/b",
-    "../../etc/passwd",
-    "DROP TABLE sessions;--",
-    "émoji 🎉",
-    " spaced ",
+    *SHARED_HOSTILE_IDS,
     ":",
     "{",
     "}",
     "{tag}",
-    "*",
     "?",
     "[",
     "[a-z]*",
@@ -50,7 +44,6 @@ HOSTILE_IDS = [
     "a",
     "a ",
     "\\",
-    "x" * 1024,
 ]
 
 
@@ -239,30 +232,6 @@ async def test_passwords_never_appear_in_repr_or_errors(
         assert password not in str(bad.value)
     finally:
         await raw_client.acl_deluser(user)
-
-
-def test_missing_driver_names_the_extra() -> None:
-    code = """
-import sys
-sys.modules["redis"] = None
-import sessionstore
-from sessionstore import MissingDependencyError, RedisSessionStore, open_store
-for attempt in (lambda: RedisSessionStore("redis://127.0.0.1:1/0"),
-                lambda: open_store("redis://127.0.0.1:1/0")):
-    try:
-        attempt()
-    except MissingDependencyError as exc:
-        print(exc)
-    else:
-        raise SystemExit("no MissingDependencyError")
-"""
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
-    assert len(lines) == 2
-    assert all("pip install 'sessionstore[redis]'" in line for line in lines)
 
 
 async def test_corrupt_segment_names_the_session_and_others_still_load(

@@ -73,6 +73,18 @@ async def test_concurrent_appends_from_processes_all_land_in_order(
         assert await store.count() == workers + 1
 
 
+async def _wait_until_quiet(store: RedisSessionStore) -> None:
+    """Return once two listings 50 ms apart agree: no write from the dead client is pending."""
+    previous = await store.list()
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        current = await store.list()
+        if current == previous:
+            return
+        previous = current
+    raise AssertionError("the store kept changing after the writer was killed")
+
+
 async def _check_untorn(store: RedisSessionStore) -> None:
     saved = _texts(await store.load("saved"))
     generations = {text.split(" ")[0] for text in saved}
@@ -119,4 +131,7 @@ async def test_writer_killed_mid_write_never_leaves_a_torn_transcript(
             await asyncio.sleep(rng.uniform(0.0, 0.15))
             os.kill(process.pid, signal.SIGKILL)
             await process.wait()
+            # A script the crasher sent just before it died may still be waiting in
+            # the server's socket buffer; let the server drain it before reading.
+            await _wait_until_quiet(store)
             await _check_untorn(store)

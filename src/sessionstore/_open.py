@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from sessionstore._errors import InvalidArgumentError
 from sessionstore._store import SessionStore
+from sessionstore._urls import redact_url
 
 __all__ = ["BACKENDS", "DEFAULT_URL", "open_store"]
 
@@ -48,17 +49,8 @@ def open_store(url: str | None = None) -> SessionStore:
         known = ", ".join(f"{name}://" for name in sorted(BACKENDS))
         shown = f"{scheme}://" if scheme else "(none)"
         raise InvalidArgumentError(
-            f"unknown store URL scheme {shown} in {_redact(url)!r}; known schemes: {known}"
+            f"unknown store URL scheme {shown} in {redact_url(url)!r}; known schemes: {known}"
         )
     module_name, _, class_name = target.partition(":")
     store_class = getattr(importlib.import_module(module_name), class_name)
     return cast(SessionStore, store_class.from_url(url))
-
-
-def _redact(url: str) -> str:
-    """``url`` with any password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()

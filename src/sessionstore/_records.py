@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sessionstore._errors import InvalidArgumentError, InvalidSessionIdError
 
@@ -14,6 +16,7 @@ __all__ = [
     "SessionRecord",
     "datetime_from_micros",
     "micros_from_datetime",
+    "record_from_stored",
     "utc_now",
     "validate_session_id",
 ]
@@ -102,3 +105,18 @@ def datetime_from_micros(micros: int) -> datetime:
     """The aware UTC datetime ``micros`` microseconds after the Unix epoch."""
     seconds, remainder = divmod(micros, 1_000_000)
     return datetime.fromtimestamp(seconds, UTC).replace(microsecond=remainder)
+
+
+def record_from_stored(session_id: str, fields: Sequence[Any]) -> SessionRecord:
+    """The record of ``(message_count, created_us, updated_us, version)`` as a backend stores them.
+
+    Each field may be anything ``int()`` takes: an int, or the bytes a Redis reply holds.
+    """
+    count, created_us, updated_us, version = fields
+    return SessionRecord(
+        SessionId(session_id),
+        int(count),
+        datetime_from_micros(int(created_us)),
+        datetime_from_micros(int(updated_us)),
+        int(version),
+    )

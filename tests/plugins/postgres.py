@@ -12,19 +12,17 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import NoReturn
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from plugins._server import free_port, log_tail, scratch_directory, server_unavailable
 from sessionstore.backends.postgres import PostgresSessionStore
 from sessionstore.testing import StoreFactory
 
@@ -36,22 +34,15 @@ def _find_bindir() -> Path | None:
     return Path(candidates[0]).parent if candidates else None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class PostgresServer:
     """A throwaway PostgreSQL cluster; ``url`` points at its test database."""
 
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="sessionstore-pg-"))
+        self.root = scratch_directory("pg")
         self.datadir = self.root / "data"
         self.logfile = self.root / "server.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.as_postgres = os.geteuid() == 0
         self.user = "postgres"
         self.admin_url = f"postgresql://{self.user}@127.0.0.1:{self.port}/postgres"
@@ -63,10 +54,9 @@ class PostgresServer:
             command = ["runuser", "-u", "postgres", "--", *command]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
         if result.returncode != 0:
-            log = self.logfile.read_text() if self.logfile.exists() else ""
             raise RuntimeError(
                 f"{' '.join(command)} failed ({result.returncode}):\n"
-                f"{result.stdout}\n{result.stderr}\n{log[-2000:]}"
+                f"{result.stdout}\n{result.stderr}\n{log_tail(self.logfile)}"
             )
 
     def setup(self) -> None:
@@ -110,24 +100,18 @@ class PostgresServer:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"PostgreSQL test server unavailable under CI: {reason}")
-    pytest.skip(f"PostgreSQL test server unavailable: {reason}")
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A running throwaway PostgreSQL 15 (or newest installed) for the whole test session."""
     bindir = _find_bindir()
     if bindir is None:
-        _unavailable("no /usr/lib/postgresql/*/bin/pg_ctl")
+        server_unavailable("PostgreSQL", "no /usr/lib/postgresql/*/bin/pg_ctl")
     server = PostgresServer(bindir)
     try:
         server.setup()
     except (RuntimeError, OSError, subprocess.SubprocessError, psycopg.Error) as exc:
         server.teardown()
-        _unavailable(str(exc))
+        server_unavailable("PostgreSQL", exc)
     try:
         yield server
     finally:

@@ -7,11 +7,8 @@ listens on a unix socket too so ``unix://`` URLs can be tested. Each store from
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -22,15 +19,9 @@ import pytest
 import redis
 import redis.asyncio
 
+from plugins._server import free_port, log_tail, scratch_directory, server_unavailable
 from sessionstore.backends.redis import RedisSessionStore
 from sessionstore.testing import StoreFactory
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RedisServer:
@@ -106,16 +97,15 @@ class RedisServer:
         self.start()
 
     def _log_tail(self) -> str:
-        log = self.directory / "redis.log"
-        return log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+        return log_tail(self.directory / "redis.log")
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """One real redis-server for the whole test session (skipped if unavailable, not on CI)."""
     executable = shutil.which("redis-server")
-    directory = Path(tempfile.mkdtemp(prefix="sessionstore-redis-"))
-    server = RedisServer(executable or "redis-server", directory, _free_port())
+    directory = scratch_directory("redis")
+    server = RedisServer(executable or "redis-server", directory, free_port())
     try:
         if executable is None:
             raise RuntimeError("redis-server is not on PATH")
@@ -123,9 +113,7 @@ def redis_server() -> Iterator[RedisServer]:
     except (RuntimeError, OSError) as exc:
         server.stop()
         shutil.rmtree(directory, ignore_errors=True)
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"cannot start redis-server on CI: {exc}")
-        pytest.skip(f"cannot start redis-server: {exc}")
+        server_unavailable("Redis", exc)
     try:
         yield server
     finally:

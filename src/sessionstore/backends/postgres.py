@@ -8,24 +8,20 @@ Why it looks like this:
   segments written. A load is one ``SELECT`` of the segments in order.
 - psycopg is an optional extra. This module imports without it; building a
   store without it raises ``MissingDependencyError`` naming the extra.
-- Driver failures are translated at this boundary. A lost connection or a
-  server that is down raises ``StoreUnavailableError`` (the psycopg error
-  chained) and makes the pool test its idle connections, so the store heals
-  by itself when the server is back. Reads are retried once after that; writes
-  never are, since one that failed in flight may have committed.
+- Driver failures are translated at the boundary, and the pool heals by
+  itself when the server is back (see ``postgres_connection``). Reads are
+  retried once after a lost connection; writes never are.
 - A password in the connection string never appears in ``repr``, in error
-  messages or in this module's log lines.
+  messages or in log lines.
 """
 
 from __future__ import annotations
 
 import builtins
 import hashlib
-import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sessionstore._errors import (
@@ -34,45 +30,34 @@ from sessionstore._errors import (
     InvalidArgumentError,
     MissingDependencyError,
     SchemaVersionError,
-    StoreUnavailableError,
 )
 from sessionstore._messages import EncodedMessages, Message, decode_segments
 from sessionstore._records import (
     ListOptions,
     SessionId,
     SessionRecord,
-    datetime_from_micros,
     micros_from_datetime,
+    record_from_stored,
     utc_now,
 )
 from sessionstore._store import SessionStore
 from sessionstore.backends import postgres_schema as q
+from sessionstore.backends.postgres_connection import HAVE_PSYCOPG, PostgresConnections
 
-try:
-    import psycopg
+if HAVE_PSYCOPG:  # otherwise the constructor raises MissingDependencyError
     from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict
-    from psycopg_pool import AsyncConnectionPool, PoolTimeout
-
-    _HAVE_PSYCOPG = True
-except ImportError:  # the extra is not installed; the constructor says so
-    _HAVE_PSYCOPG = False
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
+    from psycopg_pool import AsyncConnectionPool
 
 __all__ = ["PostgresSessionStore"]
-
-logger = logging.getLogger(__name__)
-
-_T = TypeVar("_T")
 
 _INSTALL_HINT = "pip install 'sessionstore[postgres]'"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_SCHEMA_LENGTH = 63  # PostgreSQL's NAMEDATALEN - 1
 _MAX_PREFIX_LENGTH = 40  # leaves room for the longest suffix ("migrations")
 _STORE_QUERY_PARAMETERS = ("schema", "table_prefix")
-_PASSWORD_IN_CONNINFO = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
 def _validate_identifier(kind: str, value: object, max_length: int) -> str:
@@ -111,34 +96,6 @@ def _split_store_parameters(url: str) -> tuple[str, dict[str, str]]:
     return urlunsplit(parts._replace(query="&".join(kept))), ours
 
 
-def _record(session_id: str, row: Sequence[Any]) -> SessionRecord:
-    count, created, updated, version = row
-    return SessionRecord(
-        SessionId(session_id),
-        count,
-        datetime_from_micros(created),
-        datetime_from_micros(updated),
-        version,
-    )
-
-
-async def _check_idle_connection(conn: AsyncConnection[Any]) -> None:
-    """Refuse a pooled connection the server has hung up on, without a round trip.
-
-    Reading what the socket already holds finds a server's goodbye (a restart,
-    an admin kill) before a query is sent on a dead connection; the pool then
-    hands out another one.
-    """
-    if conn.closed or conn.broken:
-        raise psycopg.OperationalError("the connection is closed")
-    # A closing server sends a FATAL message, then EOF: the first read may get
-    # only the message, the second sees EOF and raises.
-    for _ in range(2):
-        conn.pgconn.consume_input()
-    if conn.pgconn.status != psycopg.pq.ConnStatus.OK:
-        raise psycopg.OperationalError("the server closed the connection")
-
-
 class PostgresSessionStore(SessionStore):
     """Sessions in PostgreSQL tables named ``<table_prefix>*`` inside ``schema``.
 
@@ -166,7 +123,7 @@ class PostgresSessionStore(SessionStore):
         max_size: int = 10,
         timeout: float = 10.0,
     ) -> None:
-        if not _HAVE_PSYCOPG:
+        if not HAVE_PSYCOPG:
             raise MissingDependencyError(
                 f"PostgresSessionStore needs psycopg 3 and psycopg-pool: {_INSTALL_HINT}"
             )
@@ -183,44 +140,15 @@ class PostgresSessionStore(SessionStore):
             )
         if timeout <= 0:
             raise InvalidArgumentError(f"timeout must be > 0 seconds, got {timeout!r}")
-        self._secrets: list[str] = []
-        self._conninfo = "" if url_or_conninfo is None else url_or_conninfo
-        self._where = "a caller-provided pool"
-        if url_or_conninfo is not None:
-            self._where = self._describe(url_or_conninfo)
-        self._pool: AsyncConnectionPool[Any] | None = pool
-        self._owns_pool = pool is None
-        self._min_size = min_size
-        self._max_size = max_size
-        self._timeout = timeout
+        self._connections = PostgresConnections(
+            url_or_conninfo,
+            pool,
+            name=f"sessionstore-{self._prefix}",
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+        )
         self._sql = self._compose()
-
-    def _describe(self, conninfo: str) -> str:
-        """Remember the password to scrub and return a password-free description."""
-        if not isinstance(conninfo, str):
-            raise InvalidArgumentError(
-                f"connection string must be a str, got {type(conninfo).__name__}"
-            )
-        url_password = urlsplit(conninfo).password if "://" in conninfo else None
-        if url_password:
-            self._secrets.append(url_password)
-        try:
-            params = conninfo_to_dict(conninfo)
-        except psycopg.ProgrammingError as exc:
-            raise InvalidArgumentError(
-                f"invalid PostgreSQL connection string: {self._scrub(str(exc))}"
-            ) from None
-        password = params.pop("password", None)
-        if isinstance(password, str) and password:
-            self._secrets.append(password)
-        shown = ("host", "hostaddr", "port", "dbname", "user")
-        return " ".join(f"{key}={params[key]}" for key in shown if params.get(key))
-
-    def _scrub(self, text: str) -> str:
-        """``text`` without any password this store knows or finds."""
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return _PASSWORD_IN_CONNINFO.sub(r"\1***", text)
 
     def _compose(self) -> dict[str, sql.Composed]:
         """Every statement with the schema's and prefix's identifiers filled in."""
@@ -271,7 +199,7 @@ class PostgresSessionStore(SessionStore):
 
     def __repr__(self) -> str:
         return (
-            f"PostgresSessionStore({self._where!r}, schema={self._schema!r}, "
+            f"PostgresSessionStore({self._connections.where!r}, schema={self._schema!r}, "
             f"table_prefix={self._prefix!r})"
         )
 
@@ -288,31 +216,11 @@ class PostgresSessionStore(SessionStore):
     # -- lifecycle -----------------------------------------------------------------
 
     async def _open(self) -> None:
-        if self._pool is None:
-            self._pool = AsyncConnectionPool(
-                self._conninfo,
-                min_size=self._min_size,
-                max_size=self._max_size,
-                timeout=self._timeout,
-                kwargs={"autocommit": True},
-                check=_check_idle_connection,
-                name=f"sessionstore-{self._prefix}",
-                open=False,
-            )
+        await self._connections.open()
         try:
-            if self._owns_pool:
-                try:
-                    await self._pool.open(wait=self._min_size > 0, timeout=self._timeout)
-                except PoolTimeout as exc:
-                    raise StoreUnavailableError(
-                        f"cannot open the store: no PostgreSQL connection within "
-                        f"{self._timeout}s ({self._where})"
-                    ) from exc
             await self._migrate()
         except BaseException:
-            if self._owns_pool:
-                pool, self._pool = self._pool, None
-                await pool.close()
+            await self._connections.abandon()
             raise
 
     async def _migrate(self) -> None:
@@ -339,68 +247,10 @@ class PostgresSessionStore(SessionStore):
                     await conn.execute(self._sql[f"migration_{version}"])
                     await conn.execute(self._sql["record_version"], [version])
 
-        await self._with_connection(run, "open the store", idempotent=True)
+        await self._connections.run(run, "open the store", idempotent=True)
 
     async def _close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None and self._owns_pool:
-            await pool.close()
-
-    # -- talking to the server -------------------------------------------------------
-
-    async def _with_connection(
-        self,
-        work: Callable[[AsyncConnection[Any]], Awaitable[_T]],
-        action: str,
-        *,
-        idempotent: bool,
-    ) -> _T:
-        """Run ``work(conn)`` on a pooled connection, translating driver errors."""
-        for attempt in (1, 2):
-            pool = self._pool
-            if pool is None:  # closed while the call was queued
-                raise StoreUnavailableError(f"cannot {action}: the store's pool is gone")
-            try:
-                async with pool.connection() as conn:
-                    return await work(conn)
-            except PoolTimeout as exc:
-                raise StoreUnavailableError(
-                    f"cannot {action}: no PostgreSQL connection within {self._timeout}s "
-                    f"({self._where}): {self._scrub(str(exc))}"
-                ) from exc
-            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                await self._recheck_pool(pool)
-                if idempotent and attempt == 1:
-                    logger.info("retrying after a lost connection: %s", self._scrub(str(exc)))
-                    continue
-                outcome = "" if idempotent else "; the write may or may not have been applied"
-                raise StoreUnavailableError(
-                    f"cannot {action}: PostgreSQL unavailable ({self._where}): "
-                    f"{self._scrub(str(exc)).strip()}{outcome}"
-                ) from exc
-            except psycopg.Error as exc:
-                raise BackendError(
-                    f"cannot {action}: PostgreSQL error ({self._where}): "
-                    f"{self._scrub(str(exc)).strip()}"
-                ) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _recheck_pool(self, pool: AsyncConnectionPool[Any]) -> None:
-        """Drop the pool's broken idle connections so the next call gets a fresh one."""
-        try:
-            await pool.check()
-        except Exception as exc:  # the pool replaces what it drops in the background
-            logger.debug("pool check failed: %s", self._scrub(str(exc)))
-
-    async def _rows(
-        self, query: sql.Composed, params: Sequence[Any], action: str, *, binary: bool = False
-    ) -> builtins.list[tuple[Any, ...]]:
-        async def work(conn: AsyncConnection[Any]) -> builtins.list[tuple[Any, ...]]:
-            cursor = conn.cursor(binary=binary)
-            await cursor.execute(query, params)
-            return await cursor.fetchall()
-
-        return await self._with_connection(work, action, idempotent=True)
+        await self._connections.close()
 
     # -- the contract ----------------------------------------------------------------
 
@@ -428,14 +278,14 @@ class PostgresSessionStore(SessionStore):
             return await cursor.fetchone()
 
         # Never retried: a write whose connection dropped may have committed.
-        row = await self._with_connection(work, action, idempotent=False)
+        row = await self._connections.run(work, action, idempotent=False)
         if row is None:  # pragma: no cover - the function always returns a row
             raise BackendError(f"cannot {action}: the write function returned nothing")
         ok, count, created, updated, version = row
         if not ok:
             assert expected_version is not None
             raise ConflictError(session_id, expected=expected_version, actual=version)
-        return _record(session_id, (count, created, updated, version))
+        return record_from_stored(session_id, (count, created, updated, version))
 
     async def _save(
         self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
@@ -448,7 +298,7 @@ class PostgresSessionStore(SessionStore):
         return await self._write(session_id, messages, expected_version, replace=False)
 
     async def _load(self, session_id: SessionId) -> builtins.list[Message] | None:
-        rows = await self._rows(
+        rows = await self._connections.rows(
             self._sql["load"], (session_id,), f"load session {session_id!r}", binary=True
         )
         if not rows:
@@ -456,23 +306,25 @@ class PostgresSessionStore(SessionStore):
         return decode_segments(session_id, [row[0] for row in rows])
 
     async def _get(self, session_id: SessionId) -> SessionRecord | None:
-        rows = await self._rows(self._sql["get"], (session_id,), f"get session {session_id!r}")
-        return _record(session_id, rows[0]) if rows else None
+        rows = await self._connections.rows(
+            self._sql["get"], (session_id,), f"get session {session_id!r}"
+        )
+        return record_from_stored(session_id, rows[0]) if rows else None
 
     async def _list(self, options: ListOptions) -> builtins.list[SessionRecord]:
         query = self._sql["list_desc" if options.newest_first else "list_asc"]
-        rows = await self._rows(query, (options.limit, options.offset), "list sessions")
-        return [_record(row[0], row[1:]) for row in rows]
+        rows = await self._connections.rows(query, (options.limit, options.offset), "list sessions")
+        return [record_from_stored(row[0], row[1:]) for row in rows]
 
     async def _count(self) -> int:
-        rows = await self._rows(self._sql["count"], (), "count sessions")
+        rows = await self._connections.rows(self._sql["count"], (), "count sessions")
         return int(rows[0][0])
 
     async def _delete(self, session_id: SessionId) -> None:
         async def work(conn: AsyncConnection[Any]) -> None:
             await conn.execute(self._sql["delete"], (session_id,))
 
-        await self._with_connection(work, f"delete session {session_id!r}", idempotent=True)
+        await self._connections.run(work, f"delete session {session_id!r}", idempotent=True)
 
     async def _prune(self, updated_before: datetime | None, keep_newest: int | None) -> int:
         params = {
@@ -486,4 +338,4 @@ class PostgresSessionStore(SessionStore):
 
         # Not retried: a prune that committed before the connection dropped would
         # report 0 the second time.
-        return await self._with_connection(work, "prune sessions", idempotent=False)
+        return await self._connections.run(work, "prune sessions", idempotent=False)

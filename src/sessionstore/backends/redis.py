@@ -21,10 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Self
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from sessionstore._errors import (
     BackendError,
@@ -38,11 +38,12 @@ from sessionstore._records import (
     ListOptions,
     SessionId,
     SessionRecord,
-    datetime_from_micros,
     micros_from_datetime,
+    record_from_stored,
     utc_now,
 )
 from sessionstore._store import SessionStore
+from sessionstore._urls import redact_url, scrub_secrets, url_passwords
 from sessionstore.backends.redis_scripts import (
     DELETE_SCRIPT,
     LIST_SCRIPT,
@@ -86,25 +87,6 @@ class SessionKeys(NamedTuple):
 
     meta: str
     segments: str
-
-
-def _redact(url: str) -> str:
-    """``url`` with any password (in the authority or a ``password=`` parameter) as ``***``."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        userinfo, _, hostport = netloc.rpartition("@")
-        user = userinfo.partition(":")[0]
-        netloc = f"{user}:***@{hostport}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(key.lower() == "password" for key, _ in pairs):
-            query = urlencode(
-                [(key, "***" if key.lower() == "password" else value) for key, value in pairs],
-                safe="*",
-            )
-    return parts._replace(netloc=netloc, query=query).geturl()
 
 
 def _require_redis() -> None:
@@ -180,7 +162,7 @@ class RedisSessionStore(SessionStore):
     def _check_url(url: str) -> str:
         if not isinstance(url, str):
             raise InvalidArgumentError(f"Redis URL must be a str, got {type(url).__name__}")
-        shown = _redact(url)
+        shown = redact_url(url)
         scheme = urlsplit(url).scheme.lower()
         if scheme not in _SCHEMES:
             known = ", ".join(f"{name}://" for name in _SCHEMES)
@@ -229,16 +211,6 @@ class RedisSessionStore(SessionStore):
                 ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _record(self, session_id: SessionId, fields: Sequence[Any]) -> SessionRecord:
-        count, created, updated, version = fields
-        return SessionRecord(
-            session_id,
-            int(count),
-            datetime_from_micros(int(created)),
-            datetime_from_micros(int(updated)),
-            int(version),
-        )
-
     # -- lifecycle -----------------------------------------------------------------
 
     async def _open(self) -> None:
@@ -286,7 +258,7 @@ class RedisSessionStore(SessionStore):
         if result[0] == b"conflict":
             assert expected_version is not None
             raise ConflictError(session_id, expected=expected_version, actual=int(result[1]))
-        return self._record(session_id, result[2:5] + result[1:2])
+        return record_from_stored(session_id, result[2:5] + result[1:2])
 
     async def _save(
         self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
@@ -305,7 +277,7 @@ class RedisSessionStore(SessionStore):
         )
         if fields[3] is None:
             return None
-        return self._record(session_id, fields)
+        return record_from_stored(session_id, fields)
 
     async def _list(self, options: ListOptions) -> list[SessionRecord]:
         if options.limit == 0:
@@ -320,7 +292,7 @@ class RedisSessionStore(SessionStore):
         records = []
         for start in range(0, len(flat), 5):
             session_id = SessionId(flat[start].decode("utf-8"))
-            records.append(self._record(session_id, flat[start + 1 : start + 5]))
+            records.append(record_from_stored(session_id, flat[start + 1 : start + 5]))
         return records
 
     async def _count(self) -> int:
@@ -352,12 +324,4 @@ class RedisSessionStore(SessionStore):
 
 def _scrub(text: str, url: str | None) -> str:
     """``text`` with the password of ``url`` (if any) replaced by ``***``."""
-    if not url:
-        return text
-    secrets = [urlsplit(url).password or ""]
-    secrets += [value for key, value in parse_qsl(urlsplit(url).query) if key == "password"]
-    for secret in secrets:
-        for form in {secret, unquote(secret)}:
-            if form:
-                text = text.replace(form, "***")
-    return text
+    return scrub_secrets(text, url_passwords(url)) if url else text

@@ -193,12 +193,12 @@ class SQLiteSessionStore(SessionStore):
     async def _save(
         self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
     ) -> SessionRecord:
-        return await self._write(partial(_save, session_id, messages, expected_version))
+        return await self._write(partial(_write, True, session_id, messages, expected_version))
 
     async def _append(
         self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
     ) -> SessionRecord:
-        return await self._write(partial(_append, session_id, messages, expected_version))
+        return await self._write(partial(_write, False, session_id, messages, expected_version))
 
     async def _get(self, session_id: SessionId) -> SessionRecord | None:
         return await self._read(partial(_get, session_id))
@@ -260,10 +260,26 @@ def _count(conn: Connection) -> int:
 # -- writes: run on the writer thread, each inside its own SAVEPOINT --------------------
 
 
-def _check_version(session_id: SessionId, row: Any, expected: int | None) -> None:
+def _write_state(conn: Connection, session_id: SessionId, expected: int | None) -> Any:
+    """The session's write-state row (None if it does not exist), its version checked."""
+    row = conn.execute(sql.SELECT_WRITE_STATE, (session_id,)).fetchone()
     actual = 0 if row is None else row[1]
     if expected is not None and expected != actual:
         raise ConflictError(session_id, expected=expected, actual=actual)
+    return row
+
+
+def _rewritten(
+    session_id: SessionId, count: int, created_us: int, now: int, version: int
+) -> SessionRecord:
+    """The record of an existing session after a write at ``now``."""
+    return SessionRecord(
+        session_id,
+        count,
+        datetime_from_micros(created_us),
+        datetime_from_micros(now),
+        version + 1,
+    )
 
 
 def _tail_after_single(payload: bytes) -> tuple[int, int]:
@@ -288,17 +304,26 @@ def _create(
     return SessionRecord(session_id, messages.count, moment, moment, 1)
 
 
-def _save(
+def _write(
+    replace: bool,
     session_id: SessionId,
     messages: EncodedMessages,
     expected: int | None,
     conn: Connection,
     batch: Batch,
 ) -> SessionRecord:
-    row = conn.execute(sql.SELECT_WRITE_STATE, (session_id,)).fetchone()
-    _check_version(session_id, row, expected)
+    """Save (``replace``) or append, creating the session if it does not exist."""
+    row = _write_state(conn, session_id, expected)
     if row is None:
         return _create(conn, batch, session_id, messages)
+    rewrite = _replace_transcript if replace else _extend_transcript
+    return rewrite(conn, batch, session_id, messages, row)
+
+
+def _replace_transcript(
+    conn: Connection, batch: Batch, session_id: SessionId, messages: EncodedMessages, row: Any
+) -> SessionRecord:
+    """Save over an existing session: its segments become ``messages``."""
     key, version, created_us = row[0], row[1], row[2]
     now = micros_from_datetime(utc_now())
     next_position, tail_start = _tail_after_single(messages.payload)
@@ -309,13 +334,7 @@ def _save(
         sql.UPDATE_AFTER_SAVE,
         (messages.count, now, batch.next_seq(), next_position, tail_start, key),
     )
-    return SessionRecord(
-        session_id,
-        messages.count,
-        datetime_from_micros(created_us),
-        datetime_from_micros(now),
-        version + 1,
-    )
+    return _rewritten(session_id, messages.count, created_us, now, version)
 
 
 def _merge(parts: list[bytes]) -> bytes:
@@ -323,17 +342,10 @@ def _merge(parts: list[bytes]) -> bytes:
     return b"[" + b",".join(part[1:-1] for part in parts if part != _EMPTY_ARRAY) + b"]"
 
 
-def _append(
-    session_id: SessionId,
-    messages: EncodedMessages,
-    expected: int | None,
-    conn: Connection,
-    batch: Batch,
+def _extend_transcript(
+    conn: Connection, batch: Batch, session_id: SessionId, messages: EncodedMessages, row: Any
 ) -> SessionRecord:
-    row = conn.execute(sql.SELECT_WRITE_STATE, (session_id,)).fetchone()
-    _check_version(session_id, row, expected)
-    if row is None:
-        return _create(conn, batch, session_id, messages)
+    """Append to an existing session, merging a long run of small trailing segments."""
     key, version, created_us, count, position, tail_start = row
     payload = messages.payload
     now = micros_from_datetime(utc_now())
@@ -359,13 +371,7 @@ def _append(
         sql.UPDATE_AFTER_APPEND,
         (messages.count, now, batch.next_seq(), position, tail_start, key),
     )
-    return SessionRecord(
-        session_id,
-        count + messages.count,
-        datetime_from_micros(created_us),
-        datetime_from_micros(now),
-        version + 1,
-    )
+    return _rewritten(session_id, count + messages.count, created_us, now, version)
 
 
 def _delete(session_id: SessionId, conn: Connection, batch: Batch) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import unicodedata
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import msgspec
 
 from sessionstore._errors import InvalidArgumentError
-from sessionstore._open import _redact
+from sessionstore._urls import redact_url as _redact_url
+from sessionstore._urls import scrub_secrets, url_passwords
 
 __all__ = [
     "PAGE_SIZE",
@@ -83,22 +83,20 @@ def json_type_name(value: Any) -> str:
 def redact_url(url: str) -> str:
     """``url`` with its password, if any, replaced by ``***``."""
     try:
-        return _redact(url)
+        return _redact_url(url)
     except ValueError:
         return url
 
 
 def redact_secrets(text: str, *urls: str) -> str:
     """``text`` with the password of each of ``urls`` replaced by ``***`` wherever it appears."""
+    secrets: list[str] = []
     for url in urls:
         try:
-            password = urlsplit(url).password
+            secrets += url_passwords(url)
         except ValueError:
             continue
-        if password:
-            for form in {password, unquote(password)}:
-                text = text.replace(form, "***")
-    return text
+    return scrub_secrets(text, secrets)
 
 
 def encode_json(value: Any) -> bytes:

@@ -26,6 +26,7 @@ from sessionstore._store import SessionStore
 from sessionstore.testing._support import (
     HOSTILE_IDS,
     INVALID_IDS,
+    contract_examples,
     nested,
     rich_transcript,
     store_test,
@@ -114,43 +115,7 @@ class MessageContractTests:
 
     @store_test
     async def test_plain_dicts_are_accepted(self, store: SessionStore) -> None:
-        dicts: list[dict[str, Any]] = [
-            {"role": "user", "content": "what's the weather?"},
-            {
-                "role": "assistant",
-                "content": [
-                    {"type": "text", "text": "Let me check."},
-                    {
-                        "type": "tool_use",
-                        "id": "toolu_1",
-                        "name": "weather",
-                        "input": {"city": "Oslo"},
-                    },
-                ],
-            },
-            {
-                "role": "tool",
-                "content": [
-                    {
-                        "type": "tool_result",
-                        "tool_use_id": "toolu_1",
-                        "content": "sunny, 22C",
-                        "is_error": False,
-                    }
-                ],
-            },
-            {
-                "role": "user",
-                "content": [
-                    {
-                        "type": "image",
-                        "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR..."},
-                    }
-                ],
-                "name": "alice",
-                "metadata": {"channel": "discord", "trace": [1, 2, 3]},
-            },
-        ]
+        dicts = contract_examples()
         await store.save("dicts", dicts[:2])
         await store.append("dicts", [dicts[2], Message.from_dict(dicts[3])])
         loaded = await store.load("dicts")

@@ -61,6 +61,15 @@ _messages = st.lists(
     max_size=3,
 )
 
+#: The rule ``save`` and ``append`` share: a session, messages, and whether to
+#: pass no expected version, the right one, or one off by ``miss_by``.
+_write_rule = rule(
+    session_id=st.sampled_from(_SESSION_IDS),
+    messages=_messages,
+    choice=st.sampled_from(["none", "none", "hit", "miss"]),
+    miss_by=st.integers(1, 3),
+)
+
 
 def stateful_settings() -> settings:
     """Conservative defaults, raised with $SESSIONSTORE_CONFORMANCE_EXAMPLES / _STEPS."""
@@ -200,21 +209,11 @@ class SessionStoreMachine(RuleBasedStateMachine):
         assert self._run(self.store.count()) == 0, "the factory must yield an empty store"
         assert self._run(self.store.list()) == []
 
-    @rule(
-        session_id=st.sampled_from(_SESSION_IDS),
-        messages=_messages,
-        choice=st.sampled_from(["none", "none", "hit", "miss"]),
-        miss_by=st.integers(1, 3),
-    )
+    @_write_rule
     def save(self, session_id: str, messages: list[Message], choice: str, miss_by: int) -> None:
         self._write(session_id, messages, choice, miss_by, replace=True)
 
-    @rule(
-        session_id=st.sampled_from(_SESSION_IDS),
-        messages=_messages,
-        choice=st.sampled_from(["none", "none", "hit", "miss"]),
-        miss_by=st.integers(1, 3),
-    )
+    @_write_rule
     def append(self, session_id: str, messages: list[Message], choice: str, miss_by: int) -> None:
         self._write(session_id, messages, choice, miss_by, replace=False)
 

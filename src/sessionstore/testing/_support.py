@@ -28,6 +28,7 @@ __all__ = [
     "HOSTILE_IDS",
     "INVALID_IDS",
     "StoreFactory",
+    "contract_examples",
     "factory_test",
     "nested",
     "rich_transcript",
@@ -142,6 +143,42 @@ def nested(depth: int) -> Any:
 def tagged(role: Role | str, **tags: Any) -> Message:
     """A small message whose metadata identifies it (for order and contiguity checks)."""
     return Message(Role(role), f"message {tags}", metadata=tags)
+
+
+def contract_examples() -> list[dict[str, Any]]:
+    """The four message examples of the contract, verbatim, as plain dicts (a fresh copy)."""
+    return [
+        {"role": "user", "content": "what's the weather?"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "Let me check."},
+                {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Oslo"}},
+            ],
+        },
+        {
+            "role": "tool",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_1",
+                    "content": "sunny, 22C",
+                    "is_error": False,
+                }
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "image",
+                    "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR..."},
+                }
+            ],
+            "name": "alice",
+            "metadata": {"channel": "discord", "trace": [1, 2, 3]},
+        },
+    ]
 
 
 def rich_transcript() -> list[Message]:

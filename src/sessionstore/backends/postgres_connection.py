@@ -1,0 +1,207 @@
+"""The PostgreSQL store's connections: its pool, and the boundary where psycopg errors become ours.
+
+Why it looks like this:
+
+- A lost connection or a server that is down raises ``StoreUnavailableError``
+  (the psycopg error chained) and makes the pool test its idle connections, so
+  the store heals by itself when the server is back. Reads are retried once
+  after that; writes never are, since one that failed in flight may have
+  committed.
+- A password in the connection string never appears in a description, in
+  error messages or in this module's log lines.
+- psycopg is an optional extra: this module imports without it and says so in
+  ``HAVE_PSYCOPG``; nothing here may be called when it is false.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sessionstore._errors import BackendError, InvalidArgumentError, StoreUnavailableError
+from sessionstore._urls import scrub_secrets, url_passwords
+
+try:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+    from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+    HAVE_PSYCOPG = True
+except ImportError:  # the extra is not installed; the store's constructor says so
+    HAVE_PSYCOPG = False
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection, sql
+
+__all__ = ["HAVE_PSYCOPG", "PostgresConnections"]
+
+logger = logging.getLogger("sessionstore.backends.postgres")
+
+_T = TypeVar("_T")
+
+_PASSWORD_IN_CONNINFO = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+_SHOWN_PARAMETERS = ("host", "hostaddr", "port", "dbname", "user")
+
+
+async def _check_idle_connection(conn: AsyncConnection[Any]) -> None:
+    """Refuse a pooled connection the server has hung up on, without a round trip.
+
+    Reading what the socket already holds finds a server's goodbye (a restart,
+    an admin kill) before a query is sent on a dead connection; the pool then
+    hands out another one.
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    # A closing server sends a FATAL message, then EOF: the first read may get
+    # only the message, the second sees EOF and raises.
+    for _ in range(2):
+        conn.pgconn.consume_input()
+    if conn.pgconn.status != psycopg.pq.ConnStatus.OK:
+        raise psycopg.OperationalError("the server closed the connection")
+
+
+class PostgresConnections:
+    """A pool, created from ``conninfo`` or given as ``pool``, that runs work and translates errors.
+
+    Closes only a pool it created; a pool passed in must already be open and
+    is left open. ``where`` is a password-free description for messages.
+    """
+
+    def __init__(
+        self,
+        conninfo: str | None,
+        pool: AsyncConnectionPool[Any] | None,
+        *,
+        name: str,
+        min_size: int,
+        max_size: int,
+        timeout: float,
+    ) -> None:
+        self._secrets: list[str] = []
+        self._conninfo = "" if conninfo is None else conninfo
+        self.where = "a caller-provided pool" if conninfo is None else self._describe(conninfo)
+        self._pool = pool
+        self._owns_pool = pool is None
+        self._name = name
+        self._min_size = min_size
+        self._max_size = max_size
+        self._timeout = timeout
+
+    def _describe(self, conninfo: str) -> str:
+        """Remember the password to scrub and return a password-free description."""
+        if not isinstance(conninfo, str):
+            raise InvalidArgumentError(
+                f"connection string must be a str, got {type(conninfo).__name__}"
+            )
+        if "://" in conninfo:
+            self._secrets += url_passwords(conninfo)
+        try:
+            params = conninfo_to_dict(conninfo)
+        except psycopg.ProgrammingError as exc:
+            raise InvalidArgumentError(
+                f"invalid PostgreSQL connection string: {self.scrub(str(exc))}"
+            ) from None
+        password = params.pop("password", None)
+        if isinstance(password, str) and password:
+            self._secrets.append(password)
+        return " ".join(f"{key}={params[key]}" for key in _SHOWN_PARAMETERS if params.get(key))
+
+    def scrub(self, text: str) -> str:
+        """``text`` without any password this pool knows or finds."""
+        return _PASSWORD_IN_CONNINFO.sub(r"\1***", scrub_secrets(text, self._secrets))
+
+    async def open(self) -> None:
+        """Create the pool if none was given, and open it if it is ours."""
+        if self._pool is None:
+            self._pool = AsyncConnectionPool(
+                self._conninfo,
+                min_size=self._min_size,
+                max_size=self._max_size,
+                timeout=self._timeout,
+                kwargs={"autocommit": True},
+                check=_check_idle_connection,
+                name=self._name,
+                open=False,
+            )
+        if not self._owns_pool:
+            return
+        try:
+            await self._pool.open(wait=self._min_size > 0, timeout=self._timeout)
+        except PoolTimeout as exc:
+            await self.abandon()
+            raise StoreUnavailableError(
+                f"cannot open the store: no PostgreSQL connection within "
+                f"{self._timeout}s ({self.where})"
+            ) from exc
+        except BaseException:
+            await self.abandon()
+            raise
+
+    async def abandon(self) -> None:
+        """After a failed open: drop and close the pool if it is ours, keep one given."""
+        if self._owns_pool:
+            await self.close()
+
+    async def close(self) -> None:
+        """Forget the pool; close it if it is ours."""
+        pool, self._pool = self._pool, None
+        if pool is not None and self._owns_pool:
+            await pool.close()
+
+    async def run(
+        self,
+        work: Callable[[AsyncConnection[Any]], Awaitable[_T]],
+        action: str,
+        *,
+        idempotent: bool,
+    ) -> _T:
+        """Run ``work(conn)`` on a pooled connection, translating driver errors."""
+        for attempt in (1, 2):
+            pool = self._pool
+            if pool is None:  # closed while the call was queued
+                raise StoreUnavailableError(f"cannot {action}: the store's pool is gone")
+            try:
+                async with pool.connection() as conn:
+                    return await work(conn)
+            except PoolTimeout as exc:
+                raise StoreUnavailableError(
+                    f"cannot {action}: no PostgreSQL connection within {self._timeout}s "
+                    f"({self.where}): {self.scrub(str(exc))}"
+                ) from exc
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                await self._recheck_pool(pool)
+                if idempotent and attempt == 1:
+                    logger.info("retrying after a lost connection: %s", self.scrub(str(exc)))
+                    continue
+                outcome = "" if idempotent else "; the write may or may not have been applied"
+                raise StoreUnavailableError(
+                    f"cannot {action}: PostgreSQL unavailable ({self.where}): "
+                    f"{self.scrub(str(exc)).strip()}{outcome}"
+                ) from exc
+            except psycopg.Error as exc:
+                raise BackendError(
+                    f"cannot {action}: PostgreSQL error ({self.where}): "
+                    f"{self.scrub(str(exc)).strip()}"
+                ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _recheck_pool(self, pool: AsyncConnectionPool[Any]) -> None:
+        """Drop the pool's broken idle connections so the next call gets a fresh one."""
+        try:
+            await pool.check()
+        except Exception as exc:  # the pool replaces what it drops in the background
+            logger.debug("pool check failed: %s", self.scrub(str(exc)))
+
+    async def rows(
+        self, query: sql.Composed, params: Sequence[Any], action: str, *, binary: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """The rows of one read-only ``query``, retried once after a lost connection."""
+
+        async def work(conn: AsyncConnection[Any]) -> list[tuple[Any, ...]]:
+            cursor = conn.cursor(binary=binary)
+            await cursor.execute(query, params)
+            return await cursor.fetchall()
+
+        return await self.run(work, action, idempotent=True)
