@@ -11,17 +11,19 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
 
-from sessionstore import InvalidArgumentError, Message, open_store
+from sessionstore import InMemorySessionStore, InvalidArgumentError, Message, open_store
+from sessionstore._records import SessionRecord, utc_now
 from sessionstore.cli.app import app
 from sessionstore.cli.demo import DEMO_SESSIONS
 from sessionstore.cli.maintenance import parse_duration
+from sessionstore.cli.transfer import copy_sessions
 
 RUNNER = CliRunner()
 
@@ -59,6 +61,21 @@ def contents(url: str) -> dict[str, list[Message]]:
             return result
 
     return asyncio.run(work())
+
+
+def records(url: str) -> list[SessionRecord]:
+    """Every record of the store at ``url``, in listing order."""
+
+    async def work() -> list[SessionRecord]:
+        async with open_store(url) as store:
+            return await store.list()
+
+    return asyncio.run(work())
+
+
+def stamps(url: str) -> list[tuple[str, int, datetime, datetime]]:
+    """(id, message_count, created_at, updated_at) of every session, in listing order."""
+    return [(r.id, r.message_count, r.created_at, r.updated_at) for r in records(url)]
 
 
 def jsonl(rows: Sequence[Any]) -> str:
@@ -312,6 +329,33 @@ def test_import_conflicts_skip_and_replace(url: str, tmp_path: Path) -> None:
     assert contents(url) == {"a": [Message.user("new")], "b": [Message.user("new")]}
 
 
+def test_import_keeps_timestamps_when_a_line_has_both(url: str, tmp_path: Path) -> None:
+    rows = [
+        {
+            **session_line("kept"),
+            "created_at": "2001-02-03T04:05:06.123456+02:00",
+            "updated_at": "2002-01-01T00:00:00.000001Z",
+        },
+        {**session_line("half"), "created_at": "2001-02-03T04:05:06Z"},
+        # Writers with skewed clocks: created_at is lowered to updated_at.
+        {
+            **session_line("skewed"),
+            "created_at": "2003-01-01T00:00Z",
+            "updated_at": "2002-01-01T00:00Z",
+        },
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text(jsonl(rows))
+    started = utc_now()
+    result = invoke("import", str(source), "--url", url)
+    assert result.exit_code == 0, result.output
+    kept, half, skewed = records(url)
+    assert kept.created_at == datetime(2001, 2, 3, 2, 5, 6, 123456, tzinfo=UTC)
+    assert kept.updated_at == datetime(2002, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
+    assert half.created_at >= started and half.updated_at >= started  # stamped by the store
+    assert skewed.created_at == skewed.updated_at == datetime(2002, 1, 1, tzinfo=UTC)
+
+
 def test_import_missing_file_is_one_line(url: str, tmp_path: Path) -> None:
     result = invoke("import", str(tmp_path / "absent.jsonl"), "--url", url)
     assert result.exit_code == 1
@@ -335,6 +379,33 @@ def test_copy_is_complete_and_safe_to_rerun(url: str, tmp_path: Path) -> None:
     again = invoke("copy", "--url", url, "--to", target)
     assert again.exit_code == 0
     assert contents(target) == copied  # same sessions, same transcripts, no duplicates
+
+
+def test_copy_keeps_timestamps_and_order(url: str, tmp_path: Path) -> None:
+    seed(url, {"a": [{"role": "user", "content": "one"}], "b": []})
+    seed(url, {"a": [{"role": "user", "content": "two"}]})  # a: updated after created
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    assert invoke("copy", "--url", url, "--to", target).exit_code == 0
+    assert stamps(target) == stamps(url)
+    assert [r.version for r in records(target)] == [1, 1]  # versions are the target's own
+
+
+def test_copy_to_a_store_without_restore_stamps_its_clock() -> None:
+    class WithoutRestore(InMemorySessionStore):
+        supports_restore = False
+
+    old = datetime(2001, 2, 3, tzinfo=UTC)
+
+    async def work() -> tuple[SessionRecord | None, list[Message] | None]:
+        async with InMemorySessionStore() as source, WithoutRestore() as target:
+            await source.restore("s", [Message.user("hi")], created_at=old, updated_at=old)
+            assert await copy_sessions(source, target) == 1
+            return await target.get("s"), await target.load("s")
+
+    started = utc_now()
+    record, messages = asyncio.run(work())
+    assert record is not None and record.created_at >= started
+    assert messages == [Message.user("hi")]
 
 
 def test_copy_selected_ids(url: str, tmp_path: Path) -> None:

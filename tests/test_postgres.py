@@ -7,6 +7,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 import psycopg
@@ -68,6 +69,29 @@ async def test_open_migrates_once_and_records_the_version(postgres_url: str) -> 
         assert rows == [(version,) for version in range(1, len(MIGRATIONS) + 1)]
         async with PostgresSessionStore(postgres_url, table_prefix=prefix) as store:
             assert await store.load("a") == [Message.user("one"), Message.user("two")]
+    finally:
+        await drop_prefix(postgres_url, prefix)
+
+
+async def test_a_version_1_store_is_upgraded_for_restore(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = unique_prefix()
+    created = datetime(2001, 2, 3, tzinfo=UTC)
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr("sessionstore.backends.postgres_schema.MIGRATIONS", MIGRATIONS[:1])
+            async with PostgresSessionStore(postgres_url, table_prefix=prefix) as store:
+                await store.save("a", [Message.user("old")])
+        async with PostgresSessionStore(postgres_url, table_prefix=prefix) as store:
+            assert await store.load("a") == [Message.user("old")]
+            record = await store.restore("a", [], created_at=created, updated_at=created)
+            assert record.version == 2 and record.created_at == created
+            assert await store.get("a") == record
+            rows = await fetch(
+                postgres_url, sql.SQL("SELECT version FROM {}").format(table(store, "migrations"))
+            )
+            assert rows == [(1,), (2,)]
     finally:
         await drop_prefix(postgres_url, prefix)
 

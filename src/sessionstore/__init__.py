@@ -21,6 +21,7 @@ from sessionstore._errors import (
     SessionStoreError,
     StoreClosedError,
     StoreUnavailableError,
+    UnsupportedOperationError,
 )
 from sessionstore._messages import (
     Base64ImageSource,
@@ -72,6 +73,7 @@ __all__ = [
     "TextBlock",
     "ToolResultBlock",
     "ToolUseBlock",
+    "UnsupportedOperationError",
     "open_store",
 ]
 

@@ -9,6 +9,7 @@
     ├── ConflictError                              ``expected_version`` did not match
     ├── CorruptSessionError                        a stored transcript no longer decodes
     ├── StoreClosedError                           the store was closed
+    ├── UnsupportedOperationError                  the backend lacks an optional capability
     ├── SchemaVersionError                         the storage was written by a newer sessionstore
     ├── MissingDependencyError (also ImportError)  a backend's optional extra is not installed
     └── BackendError                               the storage itself failed (driver error chained)
@@ -32,6 +33,7 @@ __all__ = [
     "SessionStoreError",
     "StoreClosedError",
     "StoreUnavailableError",
+    "UnsupportedOperationError",
 ]
 
 
@@ -78,6 +80,10 @@ class CorruptSessionError(SessionStoreError):
 
 class StoreClosedError(SessionStoreError):
     """The store was closed; open a new one."""
+
+
+class UnsupportedOperationError(SessionStoreError):
+    """The store does not implement an optional capability (such as ``restore``)."""
 
 
 class SchemaVersionError(SessionStoreError):

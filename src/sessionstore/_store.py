@@ -12,11 +12,15 @@ import asyncio
 import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self
+from typing import ClassVar, Self
 
-from sessionstore._errors import InvalidArgumentError, StoreClosedError
+from sessionstore._errors import (
+    InvalidArgumentError,
+    StoreClosedError,
+    UnsupportedOperationError,
+)
 from sessionstore._messages import EncodedMessages, Message, MessageInput, encode_messages
 from sessionstore._records import ListOptions, SessionId, SessionRecord, validate_session_id
 
@@ -36,14 +40,35 @@ def _check_expected_version(expected_version: int | None) -> None:
         )
 
 
+def _prepare_write(
+    session_id: str, messages: Iterable[MessageInput], expected_version: int | None
+) -> tuple[SessionId, EncodedMessages]:
+    """The arguments every write shares, validated, with the messages encoded once."""
+    sid = validate_session_id(session_id)
+    encoded = encode_messages(messages)
+    _check_expected_version(expected_version)
+    return sid, encoded
+
+
+def _aware(name: str, moment: object) -> datetime:
+    """``moment`` if it is a timezone-aware datetime, else InvalidArgumentError."""
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        raise InvalidArgumentError(f"{name} must be a timezone-aware datetime, got {moment!r}")
+    return moment
+
+
 class SessionStore(ABC):
     """Persistence for conversation transcripts keyed by session id.
 
     All methods are coroutines and the store is safe to share between tasks.
     Use it as an async context manager, or call ``close()`` when done.
     Backends implement the ``_``-prefixed abstract hooks; ``_open`` and
-    ``_close`` have no-op defaults.
+    ``_close`` have no-op defaults. ``restore`` is optional: a backend that
+    implements ``_restore`` sets ``supports_restore = True``.
     """
+
+    #: Whether ``restore`` works on this store (the one optional capability).
+    supports_restore: ClassVar[bool] = False
 
     _closed: bool = False
     _opened: bool = False
@@ -117,11 +142,39 @@ class SessionStore(ABC):
         With ``expected_version=N`` the write happens only if the current version
         is N (0 = must not exist), else ConflictError and nothing is written.
         """
-        sid = validate_session_id(session_id)
-        encoded = encode_messages(messages)
-        _check_expected_version(expected_version)
+        sid, encoded = _prepare_write(session_id, messages, expected_version)
         await self._ready()
         return await self._save(sid, encoded, expected_version)
+
+    async def restore(
+        self,
+        session_id: str,
+        messages: Iterable[MessageInput],
+        *,
+        created_at: datetime,
+        updated_at: datetime,
+        expected_version: int | None = None,
+    ) -> SessionRecord:
+        """``save`` that keeps the given ``created_at``/``updated_at`` instead of the clock.
+
+        For moving sessions between stores. It is a write like any other: the
+        version grows by one (1 for a new session) and the session moves to the
+        end of the listing order. Both datetimes must be timezone-aware with
+        ``created_at <= updated_at``; they are stored as UTC, to the microsecond.
+        ``expected_version`` as for ``save``. Optional: a store whose
+        ``supports_restore`` is False raises UnsupportedOperationError.
+        """
+        if not self.supports_restore:
+            raise UnsupportedOperationError(f"{type(self).__name__} does not support restore")
+        sid, encoded = _prepare_write(session_id, messages, expected_version)
+        created = _aware("created_at", created_at).astimezone(UTC)
+        updated = _aware("updated_at", updated_at).astimezone(UTC)
+        if created > updated:
+            raise InvalidArgumentError(
+                f"created_at {created.isoformat()} is later than updated_at {updated.isoformat()}"
+            )
+        await self._ready()
+        return await self._restore(sid, encoded, expected_version, created, updated)
 
     async def append(
         self,
@@ -136,9 +189,7 @@ class SessionStore(ABC):
         appends all land, each call's messages contiguous. ``expected_version``
         as for ``save``.
         """
-        sid = validate_session_id(session_id)
-        encoded = encode_messages(messages)
-        _check_expected_version(expected_version)
+        sid, encoded = _prepare_write(session_id, messages, expected_version)
         await self._ready()
         return await self._append(sid, encoded, expected_version)
 
@@ -190,12 +241,8 @@ class SessionStore(ABC):
         """
         if updated_before is None and keep_newest is None:
             raise InvalidArgumentError("prune needs updated_before, keep_newest or both")
-        if updated_before is not None and (
-            not isinstance(updated_before, datetime) or updated_before.utcoffset() is None
-        ):
-            raise InvalidArgumentError(
-                f"updated_before must be a timezone-aware datetime, got {updated_before!r}"
-            )
+        if updated_before is not None:
+            _aware("updated_before", updated_before)
         if keep_newest is not None and (
             isinstance(keep_newest, bool) or not isinstance(keep_newest, int) or keep_newest < 0
         ):
@@ -220,6 +267,17 @@ class SessionStore(ABC):
         self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
     ) -> SessionRecord:
         """Replace the transcript atomically, checking ``expected_version`` in the same step."""
+
+    async def _restore(
+        self,
+        session_id: SessionId,
+        messages: EncodedMessages,
+        expected_version: int | None,
+        created_at: datetime,
+        updated_at: datetime,
+    ) -> SessionRecord:
+        """``_save`` with these timestamps (aware UTC); only called when ``supports_restore``."""
+        raise NotImplementedError(f"{type(self).__name__} sets supports_restore without _restore")
 
     @abstractmethod
     async def _append(

@@ -43,6 +43,8 @@ class _Entry:
 class InMemorySessionStore(SessionStore):
     """Sessions in a dict, gone when the process ends. For tests and as the reference."""
 
+    supports_restore = True
+
     def __init__(self) -> None:
         # Insertion order of this OrderedDict *is* the listing order: every write
         # moves its session to the end.
@@ -78,13 +80,17 @@ class InMemorySessionStore(SessionStore):
         expected_version: int | None,
         *,
         replace: bool,
+        restored: tuple[datetime, datetime] | None = None,
     ) -> SessionRecord:
+        """Save (``replace``) or append; ``restored`` = (created_at, updated_at) instead of now."""
         now = utc_now()
+        created, updated = (None, now) if restored is None else restored
         with self._lock:
             entry = self._sessions.get(session_id)
             self._check(session_id, entry, expected_version)
             if entry is None:
-                entry = _Entry([messages.payload], messages.count, now, now, 1)
+                first = updated if created is None else created
+                entry = _Entry([messages.payload], messages.count, first, updated, 1)
                 self._sessions[session_id] = entry
             else:
                 if replace:
@@ -93,7 +99,9 @@ class InMemorySessionStore(SessionStore):
                 else:
                     entry.segments.append(messages.payload)
                     entry.message_count += messages.count
-                entry.updated_at = now
+                if created is not None:
+                    entry.created_at = created
+                entry.updated_at = updated
                 entry.version += 1
                 self._sessions.move_to_end(session_id)
             return entry.refresh(session_id)
@@ -107,6 +115,17 @@ class InMemorySessionStore(SessionStore):
         self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
     ) -> SessionRecord:
         return self._write(session_id, messages, expected_version, replace=False)
+
+    async def _restore(
+        self,
+        session_id: SessionId,
+        messages: EncodedMessages,
+        expected_version: int | None,
+        created_at: datetime,
+        updated_at: datetime,
+    ) -> SessionRecord:
+        restored = (created_at, updated_at)
+        return self._write(session_id, messages, expected_version, replace=True, restored=restored)
 
     async def _get(self, session_id: SessionId) -> SessionRecord | None:
         with self._lock:

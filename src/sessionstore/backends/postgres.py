@@ -2,8 +2,8 @@
 
 Why it looks like this:
 
-- Every save and append is one call of a PL/pgSQL function created by the
-  schema's migration (see ``postgres_schema``): one round trip, one
+- Every save, append and restore is one call of a PL/pgSQL function created
+  by the schema's migrations (see ``postgres_schema``): one round trip, one
   transaction, the session row locked while the version is checked and the
   segments written. A load is one ``SELECT`` of the segments in order.
 - psycopg is an optional extra. This module imports without it; building a
@@ -112,6 +112,8 @@ class PostgresSessionStore(SessionStore):
     applications can share one database by using different prefixes or schemas.
     """
 
+    supports_restore = True
+
     def __init__(
         self,
         url_or_conninfo: str | None = None,
@@ -164,6 +166,7 @@ class PostgresSessionStore(SessionStore):
             "seq": name("seq"),
             "seq_index": sql.Identifier(self._prefix + "sessions_seq"),
             "write_fn": name("write"),
+            "restore_fn": name("restore"),
             "seq_name": sql.Literal(f'"{self._schema}"."{self._prefix}seq"'),
             "merge_limit": sql.Literal(q.MERGE_LIMIT_BYTES),
         }
@@ -173,6 +176,7 @@ class PostgresSessionStore(SessionStore):
             "current_version": q.CURRENT_VERSION_SQL,
             "record_version": q.RECORD_VERSION_SQL,
             "write": q.WRITE_SQL,
+            "restore": q.RESTORE_SQL,
             "load": q.LOAD_SQL,
             "get": q.GET_SQL,
             "list_asc": q.LIST_ASC_SQL,
@@ -272,9 +276,20 @@ class PostgresSessionStore(SessionStore):
             replace,
         )
         action = f"{'save' if replace else 'append to'} session {session_id!r}"
+        return await self._call_write("write", params, session_id, expected_version, action)
+
+    async def _call_write(
+        self,
+        query: str,
+        params: tuple[Any, ...],
+        session_id: SessionId,
+        expected_version: int | None,
+        action: str,
+    ) -> SessionRecord:
+        """Run a write function (``query`` names its SQL) and turn its row into a record."""
 
         async def work(conn: AsyncConnection[Any]) -> tuple[Any, ...] | None:
-            cursor = await conn.execute(self._sql["write"], params)
+            cursor = await conn.execute(self._sql[query], params)
             return await cursor.fetchone()
 
         # Never retried: a write whose connection dropped may have committed.
@@ -296,6 +311,25 @@ class PostgresSessionStore(SessionStore):
         self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
     ) -> SessionRecord:
         return await self._write(session_id, messages, expected_version, replace=False)
+
+    async def _restore(
+        self,
+        session_id: SessionId,
+        messages: EncodedMessages,
+        expected_version: int | None,
+        created_at: datetime,
+        updated_at: datetime,
+    ) -> SessionRecord:
+        params = (
+            session_id,
+            messages.payload,
+            messages.count,
+            micros_from_datetime(created_at),
+            micros_from_datetime(updated_at),
+            expected_version,
+        )
+        action = f"restore session {session_id!r}"
+        return await self._call_write("restore", params, session_id, expected_version, action)
 
     async def _load(self, session_id: SessionId) -> builtins.list[Message] | None:
         rows = await self._connections.rows(

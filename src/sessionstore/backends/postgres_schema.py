@@ -22,6 +22,8 @@ Layout (for a prefix ``p_``):
   version check, segment write, record update) in one round trip and one
   transaction. Each statement in it sees a fresh snapshot, so work done under
   the row lock always sees the writes that committed before the lock was won.
+- ``p_restore``: a save through ``p_write`` that then sets created_at, in the
+  same transaction (schema version 2).
 - ``p_migrations``: the versions applied; position in ``MIGRATIONS`` + 1 is the
   version.
 """
@@ -43,6 +45,7 @@ __all__ = [
     "MIGRATIONS",
     "PRUNE_SQL",
     "RECORD_VERSION_SQL",
+    "RESTORE_SQL",
     "SCHEMA_EXISTS_SQL",
     "WRITE_SQL",
 ]
@@ -152,8 +155,32 @@ END
 $fn$;
 """
 
+# Version 2: ``restore`` is a save through the write function of version 1,
+# then created_at set to the given value, in the same transaction (the row is
+# still locked by the write), so a restore is as atomic as a save.
+_MIGRATION_2 = """
+CREATE FUNCTION {restore_fn}(
+    p_id TEXT, p_payload BYTEA, p_count BIGINT, p_created BIGINT, p_updated BIGINT,
+    p_expected BIGINT
+) RETURNS TABLE (
+    out_ok BOOLEAN, out_count BIGINT, out_created BIGINT, out_updated BIGINT,
+    out_version BIGINT
+) LANGUAGE plpgsql AS $fn$
+BEGIN
+    SELECT w.out_ok, w.out_count, w.out_created, w.out_updated, w.out_version
+      INTO out_ok, out_count, out_created, out_updated, out_version
+      FROM {write_fn}(p_id, p_payload, p_count, p_updated, p_expected, true) w;
+    IF out_ok THEN
+        UPDATE {sessions} SET created_at = p_created WHERE id = p_id;
+        out_created := p_created;
+    END IF;
+    RETURN NEXT;
+END
+$fn$;
+"""
+
 #: Position + 1 is the schema version. Append new steps; never edit a released one.
-MIGRATIONS: list[str] = [_MIGRATION_1]
+MIGRATIONS: list[str] = [_MIGRATION_1, _MIGRATION_2]
 
 LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
 SCHEMA_EXISTS_SQL = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
@@ -169,6 +196,10 @@ RECORD_VERSION_SQL = "INSERT INTO {migrations} (version) VALUES (%s)"
 WRITE_SQL = (
     "SELECT out_ok, out_count, out_created, out_updated, out_version"
     " FROM {write_fn}(%s, %s, %s, %s, %s::BIGINT, %s)"
+)
+RESTORE_SQL = (
+    "SELECT out_ok, out_count, out_created, out_updated, out_version"
+    " FROM {restore_fn}(%s, %s, %s, %s, %s, %s::BIGINT)"
 )
 LOAD_SQL = "SELECT payload FROM {segments} WHERE session_id = %s ORDER BY position"
 GET_SQL = "SELECT message_count, created_at, updated_at, version FROM {sessions} WHERE id = %s"

@@ -110,6 +110,8 @@ class RedisSessionStore(SessionStore):
     derive keys from session ids, so all of a store's keys must live on one server.
     """
 
+    supports_restore = True
+
     def __init__(
         self,
         url: str | None = None,
@@ -240,9 +242,15 @@ class RedisSessionStore(SessionStore):
         session_id: SessionId,
         messages: EncodedMessages,
         expected_version: int | None,
+        restored: tuple[datetime, datetime] | None = None,
     ) -> SessionRecord:
+        """Save or append (``mode``); ``restored`` = (created_at, updated_at) instead of now."""
         keys = self.session_keys(session_id)
-        now_us = micros_from_datetime(utc_now())
+        if restored is None:
+            created_us: int | str = ""
+            now_us = micros_from_datetime(utc_now())
+        else:
+            created_us, now_us = (micros_from_datetime(moment) for moment in restored)
         args: list[str | bytes | int] = [
             mode,
             session_id,
@@ -252,6 +260,7 @@ class RedisSessionStore(SessionStore):
             -1 if expected_version is None else expected_version,
             SMALL_SEGMENT_BYTES,
             MERGE_RUN,
+            created_us,
         ]
         script_keys = [keys.meta, keys.segments, self._order_key, self._updated_key, self._seq_key]
         result = await self._call(mode, lambda: self._write_script(keys=script_keys, args=args))
@@ -269,6 +278,17 @@ class RedisSessionStore(SessionStore):
         self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
     ) -> SessionRecord:
         return await self._write("append", session_id, messages, expected_version)
+
+    async def _restore(
+        self,
+        session_id: SessionId,
+        messages: EncodedMessages,
+        expected_version: int | None,
+        created_at: datetime,
+        updated_at: datetime,
+    ) -> SessionRecord:
+        restored = (created_at, updated_at)
+        return await self._write("save", session_id, messages, expected_version, restored)
 
     async def _get(self, session_id: SessionId) -> SessionRecord | None:
         key = self.session_keys(session_id).meta

@@ -39,7 +39,8 @@ end
 
 #: Save or append. KEYS: meta, segments, order, updated, seq.
 #: ARGV: mode ("save"|"append"), id, payload, message count, now_us,
-#: expected version (-1 = any), small-segment bytes, run length that triggers a merge.
+#: expected version (-1 = any), small-segment bytes, run length that triggers a merge,
+#: created_us ("" = keep the stored one, or now_us for a new session; restore gives it).
 #: Returns {"ok", version, message_count, created_us, updated_us} or {"conflict", version}.
 WRITE_SCRIPT = """
 local meta = redis.call('HMGET', KEYS[1], 'version', 'message_count', 'created_us', 'tail_run')
@@ -52,6 +53,7 @@ local payload = ARGV[3]
 local added = tonumber(ARGV[4])
 local small = tonumber(ARGV[7])
 local created = meta[3] or ARGV[5]
+if ARGV[9] ~= '' then created = ARGV[9] end
 local count, run
 if ARGV[1] == 'save' or version == 0 then
   redis.call('DEL', KEYS[2])

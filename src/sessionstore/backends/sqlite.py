@@ -71,6 +71,8 @@ class SQLiteSessionStore(SessionStore):
     caller is cancelled after the write was queued still happens.
     """
 
+    supports_restore = True
+
     def __init__(
         self,
         path: str | os.PathLike[str],
@@ -200,6 +202,19 @@ class SQLiteSessionStore(SessionStore):
     ) -> SessionRecord:
         return await self._write(partial(_write, False, session_id, messages, expected_version))
 
+    async def _restore(
+        self,
+        session_id: SessionId,
+        messages: EncodedMessages,
+        expected_version: int | None,
+        created_at: datetime,
+        updated_at: datetime,
+    ) -> SessionRecord:
+        stamps = (micros_from_datetime(created_at), micros_from_datetime(updated_at))
+        return await self._write(
+            partial(_write, True, session_id, messages, expected_version, stamps=stamps)
+        )
+
     async def _get(self, session_id: SessionId) -> SessionRecord | None:
         return await self._read(partial(_get, session_id))
 
@@ -290,18 +305,23 @@ def _tail_after_single(payload: bytes) -> tuple[int, int]:
 
 
 def _create(
-    conn: Connection, batch: Batch, session_id: SessionId, messages: EncodedMessages
+    conn: Connection,
+    batch: Batch,
+    session_id: SessionId,
+    messages: EncodedMessages,
+    created_us: int,
+    now: int,
 ) -> SessionRecord:
-    now = micros_from_datetime(utc_now())
     next_position, tail_start = _tail_after_single(messages.payload)
     cursor = conn.execute(
         sql.INSERT_SESSION,
-        (session_id, messages.count, now, now, batch.next_seq(), next_position, tail_start),
+        (session_id, messages.count, created_us, now, batch.next_seq(), next_position, tail_start),
     )
     if next_position:
         conn.execute(sql.APPEND_SEGMENT, (cursor.lastrowid, 0, messages.payload))
-    moment = datetime_from_micros(now)
-    return SessionRecord(session_id, messages.count, moment, moment, 1)
+    return SessionRecord(
+        session_id, messages.count, datetime_from_micros(created_us), datetime_from_micros(now), 1
+    )
 
 
 def _write(
@@ -311,28 +331,42 @@ def _write(
     expected: int | None,
     conn: Connection,
     batch: Batch,
+    *,
+    stamps: tuple[int, int] | None = None,
 ) -> SessionRecord:
-    """Save (``replace``) or append, creating the session if it does not exist."""
+    """Save (``replace``) or append, creating the session if it does not exist.
+
+    ``stamps`` = (created_us, updated_us) to write instead of the clock (restore).
+    """
     row = _write_state(conn, session_id, expected)
+    if stamps is None:
+        now = micros_from_datetime(utc_now())
+        stamps = (now if row is None else row[2], now)
     if row is None:
-        return _create(conn, batch, session_id, messages)
-    rewrite = _replace_transcript if replace else _extend_transcript
-    return rewrite(conn, batch, session_id, messages, row)
+        return _create(conn, batch, session_id, messages, *stamps)
+    if replace:
+        return _replace_transcript(conn, batch, session_id, messages, row, *stamps)
+    return _extend_transcript(conn, batch, session_id, messages, row, stamps[1])
 
 
 def _replace_transcript(
-    conn: Connection, batch: Batch, session_id: SessionId, messages: EncodedMessages, row: Any
+    conn: Connection,
+    batch: Batch,
+    session_id: SessionId,
+    messages: EncodedMessages,
+    row: Any,
+    created_us: int,
+    now: int,
 ) -> SessionRecord:
     """Save over an existing session: its segments become ``messages``."""
-    key, version, created_us = row[0], row[1], row[2]
-    now = micros_from_datetime(utc_now())
+    key, version = row[0], row[1]
     next_position, tail_start = _tail_after_single(messages.payload)
     conn.execute(sql.DELETE_SEGMENTS, (key,))
     if next_position:
         conn.execute(sql.APPEND_SEGMENT, (key, 0, messages.payload))
     conn.execute(
         sql.UPDATE_AFTER_SAVE,
-        (messages.count, now, batch.next_seq(), next_position, tail_start, key),
+        (messages.count, created_us, now, batch.next_seq(), next_position, tail_start, key),
     )
     return _rewritten(session_id, messages.count, created_us, now, version)
 
@@ -343,12 +377,16 @@ def _merge(parts: list[bytes]) -> bytes:
 
 
 def _extend_transcript(
-    conn: Connection, batch: Batch, session_id: SessionId, messages: EncodedMessages, row: Any
+    conn: Connection,
+    batch: Batch,
+    session_id: SessionId,
+    messages: EncodedMessages,
+    row: Any,
+    now: int,
 ) -> SessionRecord:
     """Append to an existing session, merging a long run of small trailing segments."""
     key, version, created_us, count, position, tail_start = row
     payload = messages.payload
-    now = micros_from_datetime(utc_now())
     if payload == _EMPTY_ARRAY:
         pass
     elif len(payload) >= sql.SMALL_SEGMENT_BYTES:

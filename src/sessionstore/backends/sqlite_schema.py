@@ -95,8 +95,8 @@ INSERT_SESSION = (
     "next_position, tail_start) VALUES (?, ?, ?, ?, 1, ?, ?, ?)"
 )
 UPDATE_AFTER_SAVE = (
-    "UPDATE sessions SET message_count = ?, updated_us = ?, version = version + 1, seq = ?, "
-    "next_position = ?, tail_start = ? WHERE key = ?"
+    "UPDATE sessions SET message_count = ?, created_us = ?, updated_us = ?, "
+    "version = version + 1, seq = ?, next_position = ?, tail_start = ? WHERE key = ?"
 )
 UPDATE_AFTER_APPEND = (
     "UPDATE sessions SET message_count = message_count + ?, updated_us = ?, "

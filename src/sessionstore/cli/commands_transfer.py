@@ -147,11 +147,12 @@ def import_command(
 
     Every line is validated first (JSON, fields, id, messages; duplicate ids are
     an error); a bad line is reported with its number and nothing is written.
-    Each session is then written with one save, so none is ever half-written.
-    Kept: ids, messages and their order, and the order of sessions. Not kept:
-    created_at/updated_at (checked, but the store stamps the import time) and
-    versions (they restart at 1). Stdin is spooled to a temporary file so it
-    can be read twice without holding it in memory.
+    Each session is then written in one step, so none is ever half-written.
+    Kept: ids, messages and their order, the order of sessions, and a line's
+    created_at/updated_at when it has both (on every built-in backend; a store
+    without restore stamps the import time). Versions restart at 1. Stdin is
+    spooled to a temporary file so it can be read twice without holding it in
+    memory.
     """
     store_url = url_from(url)
     try:
@@ -202,8 +203,10 @@ def copy_command(
     """Copy sessions from the store at --url to the store at --to, page by page.
 
     Existing sessions in the target are replaced by the source's transcript, so
-    re-running a copy is safe. Timestamps and versions in the target are its own.
-    A progress bar is shown on a terminal (on stderr), none when piped.
+    re-running a copy is safe. Ids, messages, the order of sessions and
+    created_at/updated_at are kept (on every built-in backend; a store without
+    restore stamps the copy time); versions in the target are its own. A
+    progress bar is shown on a terminal (on stderr), none when piped.
     """
     source_url = url_from(url)
     if to == source_url:

@@ -9,10 +9,11 @@ The JSON Lines format, one session per line::
     {"id": "...", "created_at": "2026-01-02T03:04:05.000006Z",
      "updated_at": "...", "messages": [ ...messages in their JSON form... ]}
 
-What survives a round trip: ids, messages and their order, and the order of
-sessions in the listing (import writes them in file order). ``created_at`` and
-``updated_at`` are written by export but re-stamped by the target store on
-import, because ``save()`` sets them itself; versions start again at 1.
+What survives a round trip: ids, messages and their order, the order of
+sessions in the listing (import writes them in file order), and ``created_at``
+and ``updated_at`` on a target that ``supports_restore`` (every built-in
+backend; on others they are stamped by the target's clock). Versions start
+again at 1.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ __all__ = [
     "iter_sessions",
     "spool",
     "validate_import",
+    "write_session",
 ]
 
 OnConflict = Literal["fail", "skip", "replace"]
@@ -119,6 +121,31 @@ def export_line(record: SessionRecord, messages: list[Message]) -> bytes:
     )
 
 
+async def write_session(
+    target: SessionStore,
+    session_id: SessionId,
+    messages: Sequence[Any],
+    timestamps: tuple[datetime, datetime] | None,
+    *,
+    expected_version: int | None = None,
+) -> SessionRecord:
+    """``restore`` with ``timestamps`` (created_at, updated_at) when the target can, else ``save``.
+
+    A created_at later than updated_at (writers with skewed clocks) is lowered
+    to updated_at, which ``prune`` goes by.
+    """
+    if timestamps is None or not target.supports_restore:
+        return await target.save(session_id, messages, expected_version=expected_version)
+    created_at, updated_at = timestamps
+    return await target.restore(
+        session_id,
+        messages,
+        created_at=min(created_at, updated_at),
+        updated_at=updated_at,
+        expected_version=expected_version,
+    )
+
+
 async def copy_sessions(
     source: SessionStore,
     target: SessionStore,
@@ -129,11 +156,12 @@ async def copy_sessions(
 ) -> int:
     """Copy sessions from ``source`` to ``target``, replacing any of the same id; return how many.
 
-    Idempotent: re-running it makes each target transcript equal the source's again.
+    Timestamps are kept when the target ``supports_restore``. Idempotent:
+    re-running it makes each target session equal the source's again.
     """
     copied = 0
     async for record, messages in iter_sessions(source, ids, page_size=page_size):
-        await target.save(record.id, messages)
+        await write_session(target, record.id, messages, (record.created_at, record.updated_at))
         copied += 1
         if on_copied is not None:
             on_copied(record)
@@ -186,8 +214,17 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
             yield number, line
 
 
-def parse_line(line: bytes) -> tuple[SessionId, list[Any]]:
-    """Validate one import line; return its id and messages, or raise saying what is wrong."""
+@dataclass(frozen=True, slots=True)
+class ImportLine:
+    """One valid line of an import file; ``timestamps`` when it has both of them."""
+
+    session_id: SessionId
+    messages: list[Any]
+    timestamps: tuple[datetime, datetime] | None
+
+
+def parse_line(line: bytes) -> ImportLine:
+    """Validate one import line and return it, or raise saying what is wrong."""
     try:
         value = msgspec.json.decode(line)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
@@ -205,13 +242,12 @@ def parse_line(line: bytes) -> tuple[SessionId, list[Any]]:
     if not isinstance(messages, list):
         raise InvalidArgumentError(f'"messages" must be an array, got {json_type_name(messages)}')
     encode_messages(messages)
-    for name in _OPTIONAL_FIELDS:
-        if name in value:
-            _check_timestamp(name, value[name])
-    return session_id, messages
+    moments = [_parse_timestamp(name, value[name]) for name in _OPTIONAL_FIELDS if name in value]
+    timestamps = (moments[0], moments[1]) if len(moments) == 2 else None
+    return ImportLine(session_id, messages, timestamps)
 
 
-def _check_timestamp(name: str, value: Any) -> None:
+def _parse_timestamp(name: str, value: Any) -> datetime:
     if not isinstance(value, str):
         raise InvalidArgumentError(f'"{name}" must be a string, got {json_type_name(value)}')
     try:
@@ -220,6 +256,7 @@ def _check_timestamp(name: str, value: Any) -> None:
         raise InvalidArgumentError(f'"{name}" is not an ISO-8601 timestamp: {value!r}') from exc
     if moment.utcoffset() is None:
         raise InvalidArgumentError(f'"{name}" has no UTC offset: {value!r}')
+    return moment
 
 
 def validate_import(stream: IO[bytes]) -> tuple[list[LineProblem], int, int]:
@@ -232,7 +269,7 @@ def validate_import(stream: IO[bytes]) -> tuple[list[LineProblem], int, int]:
     first_line: dict[SessionId, int] = {}
     for number, line in _lines(stream):
         try:
-            session_id, _ = parse_line(line)
+            session_id = parse_line(line).session_id
         except SessionStoreError as exc:
             problem = LineProblem(number, str(exc))
         else:
@@ -251,7 +288,7 @@ async def _existing(store: SessionStore, stream: IO[bytes]) -> tuple[list[LinePr
     problems: list[LineProblem] = []
     count = 0
     for number, line in _lines(stream):
-        session_id, _ = parse_line(line)
+        session_id = parse_line(line).session_id
         if await store.get(session_id) is not None:
             count += 1
             if len(problems) < _MAX_REPORTED:
@@ -272,8 +309,9 @@ async def import_sessions(
 
     Any bad line, a duplicate id, or (with ``on_conflict="fail"``) an id already in
     the store means nothing is written and the problems are returned. Each session
-    is one ``save``, so none is ever half-written. Timestamps in the file are checked
-    but not kept: the store stamps the time of the import.
+    is one ``restore`` (or ``save``, see ``write_session``), so none is ever
+    half-written. A line's created_at and updated_at are kept when it has both and
+    the store ``supports_restore``; otherwise the store stamps the time of the import.
     """
     summary = ImportSummary()
     summary.problems, summary.problem_count, _ = validate_import(stream)
@@ -286,16 +324,17 @@ async def import_sessions(
             return summary
     stream.seek(0)
     for _, line in _lines(stream):
-        session_id, messages = parse_line(line)
+        parsed = parse_line(line)
+        session_id, messages, timestamps = parsed.session_id, parsed.messages, parsed.timestamps
         if on_conflict == "replace":
-            record = await store.save(session_id, messages)
+            record = await write_session(store, session_id, messages, timestamps)
             if record.version == 1:
                 summary.created += 1
             else:
                 summary.replaced += 1
             continue
         try:
-            await store.save(session_id, messages, expected_version=0)
+            await write_session(store, session_id, messages, timestamps, expected_version=0)
         except ConflictError as exc:
             if on_conflict == "fail":
                 raise ImportInterruptedError(

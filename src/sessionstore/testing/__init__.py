@@ -34,8 +34,13 @@ steps by default so server backends stay quick; raise them with the
 environment variables ``SESSIONSTORE_CONFORMANCE_EXAMPLES`` and
 ``SESSIONSTORE_CONFORMANCE_STEPS``.
 
-Every part of the contract is required: the suite has no optional
-capabilities and never looks at which backend it is testing.
+Every part of the contract is required but one: ``restore`` (``save`` with
+given ``created_at``/``updated_at``, used to move sessions between stores) is
+an optional capability. A store declares it with ``supports_restore = True``
+and then must pass the restore tests; a store without it must raise
+``UnsupportedOperationError`` from ``restore``, and the restore tests are
+skipped. The suite reads only that flag and never looks at which backend it
+is testing.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sessionstore.testing._lifecycle_tests import LifecycleAndConcurrencyTests
 from sessionstore.testing._message_tests import MessageContractTests
+from sessionstore.testing._restore_tests import RestoreCapabilityTests
 from sessionstore.testing._stateful import run_stateful_test
 from sessionstore.testing._store_tests import StoreContractTests
 from sessionstore.testing._support import StoreFactory
@@ -11,12 +12,19 @@ from sessionstore.testing._support import StoreFactory
 __all__ = ["ConformanceSuite"]
 
 
-class ConformanceSuite(StoreContractTests, MessageContractTests, LifecycleAndConcurrencyTests):
+class ConformanceSuite(
+    StoreContractTests,
+    MessageContractTests,
+    LifecycleAndConcurrencyTests,
+    RestoreCapabilityTests,
+):
     """Every test of the ``SessionStore`` contract; needs a ``store_factory`` fixture.
 
     The class name does not start with ``Test``, so pytest collects only the
     subclasses that point it at a backend. Each test is synchronous and runs
     its body in its own event loop, entering the factory inside that loop.
+    The ``restore`` tests run when ``store.supports_restore`` is True; otherwise
+    only the one checking that ``restore`` is refused runs.
     """
 
     def test_random_operations_match_the_model(self, store_factory: StoreFactory) -> None:
