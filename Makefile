@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint typecheck pytest bench system-deps clean
+.PHONY: run test lint typecheck pytest bench bench-peers system-deps clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_backends.py
+
+# The peers (openai-agents, LangChain, LangGraph) are only ever installed here.
+bench-peers: $(VENV)/.dev-installed
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	$(PY) benchmarks/compare_peers.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
