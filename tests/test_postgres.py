@@ -361,3 +361,28 @@ async def test_the_store_survives_a_server_restart(postgres_server: PostgresServ
         assert loaded == [Message.user("before"), Message.user("after restart")]
         await store.append("a", [Message.user("back")])
         assert await store.count() == 1
+
+
+async def test_concurrent_callers_queue_for_a_small_pool_instead_of_failing(
+    postgres_url: str,
+) -> None:
+    # psycopg_pool queues callers for up to `timeout`: 500 appends through 4 connections.
+    async with fresh_store(postgres_url, max_size=4) as store:
+        session_ids = ["one"] * 250 + [f"many-{n % 50}" for n in range(250)]
+        records = await asyncio.gather(
+            *(
+                store.append(session_id, [Message.user(f"{n}a"), Message.user(f"{n}b")])
+                for n, session_id in enumerate(session_ids)
+            )
+        )
+        for session_id, calls in (("one", 250), ("many-0", 5), ("many-49", 5)):
+            versions = sorted(r.version for r in records if r.id == session_id)
+            assert versions == list(range(1, calls + 1))
+            messages = await store.load(session_id)
+            assert messages is not None and len(messages) == 2 * calls
+            texts = [m.text or "" for m in messages]
+            for first, second in zip(texts[::2], texts[1::2], strict=True):
+                assert first.endswith("a") and second == first[:-1] + "b"
+            expected = {f"{n}a" for n, sid in enumerate(session_ids) if sid == session_id}
+            assert set(texts[::2]) == expected
+        assert await store.count() == 51

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -340,3 +342,85 @@ async def test_prune_in_batches_keeps_the_newest_and_the_recent(
     assert [r.id for r in await store.list()] == ["old-8", "old-9", "new-0", "new-1", "new-2"]
     assert await store.prune(keep_newest=1) == 4
     assert [r.id for r in await store.list()] == ["new-2"]
+
+
+async def _append_concurrently(store: RedisSessionStore, session_ids: list[str]) -> None:
+    """One two-message append per entry of ``session_ids``, all at once; check every one landed."""
+    records = await asyncio.gather(
+        *(
+            store.append(session_id, [Message.user(f"{call}a"), Message.user(f"{call}b")])
+            for call, session_id in enumerate(session_ids)
+        )
+    )
+    calls_per_session = Counter(session_ids)
+    for session_id, calls in calls_per_session.items():
+        versions = sorted(r.version for r in records if r.id == session_id)
+        assert versions == list(range(1, calls + 1))
+        record = await store.get(session_id)
+        assert record is not None
+        assert (record.version, record.message_count) == (calls, 2 * calls)
+        messages = await store.load(session_id)
+        assert messages is not None
+        texts = [m.text or "" for m in messages]
+        # Each call's two messages sit side by side, and every call is there exactly once.
+        pairs = [(texts[i], texts[i + 1]) for i in range(0, len(texts), 2)]
+        assert all(a[:-1] == b[:-1] and a[-1] == "a" and b[-1] == "b" for a, b in pairs)
+        expected = {str(call) for call, sid in enumerate(session_ids) if sid == session_id}
+        assert {a[:-1] for a, _ in pairs} == expected
+
+
+async def test_concurrent_callers_queue_for_a_small_pool_instead_of_failing(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    async with RedisSessionStore(redis_server.url, key_prefix=prefix, max_connections=8) as store:
+        pool = store._client.connection_pool
+        assert isinstance(pool, redis.asyncio.BlockingConnectionPool)
+        assert pool.max_connections == 8
+        await _append_concurrently(store, ["one"] * 1000)
+        await _append_concurrently(store, [f"many-{call % 200}" for call in range(1000)])
+        assert await store.count() == 201
+        opened = len(pool._available_connections) + len(pool._in_use_connections)
+        assert 1 <= opened <= 8
+
+
+async def test_pool_wait_timeout_raises_unavailable_then_recovers(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    store = RedisSessionStore(
+        redis_server.url, key_prefix=prefix, max_connections=1, pool_timeout=0.2
+    )
+    async with store:
+        await store.save("s", [Message.user("x")])
+        pool = store._client.connection_pool
+        held = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            with pytest.raises(StoreUnavailableError, match="no free connection") as caught:
+                await store.load("s")
+            assert "max_connections" in str(caught.value)
+            with pytest.raises(StoreUnavailableError, match="no free connection"):
+                await store.append("s", [Message.user("y")])
+        finally:
+            await pool.release(held)
+        record = await store.append("s", [Message.user("z")])
+        assert record.version == 2
+
+
+async def test_pool_size_options_and_validation(redis_server: RedisServer) -> None:
+    default = RedisSessionStore(redis_server.url)
+    from_query = RedisSessionStore.from_url(f"{redis_server.url}?max_connections=3")
+    try:
+        assert default._client.connection_pool.max_connections == (
+            redis_backend.DEFAULT_MAX_CONNECTIONS
+        )
+        assert from_query._client.connection_pool.max_connections == 3
+    finally:
+        await default.close()
+        await from_query.close()
+    with pytest.raises(InvalidArgumentError, match="max_connections"):
+        RedisSessionStore(redis_server.url, max_connections=0)
+    with pytest.raises(InvalidArgumentError, match="max_connections"):
+        RedisSessionStore(redis_server.url, max_connections=2.5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="pool_timeout"):
+        RedisSessionStore(redis_server.url, pool_timeout=0)
+    with pytest.raises(InvalidArgumentError, match="max_connections"):
+        RedisSessionStore(f"{redis_server.url}?max_connections=many")

@@ -14,6 +14,11 @@ have been applied, and blindly sending it again could append twice. Reads
 are retried once. A lost server surfaces as ``StoreUnavailableError``; the
 next call reconnects by itself, and scripts flushed by a restart are loaded
 again on ``NOSCRIPT``.
+
+A store made from a URL uses a *blocking* connection pool: when all
+``max_connections`` connections are busy, a call queues for one (up to
+``pool_timeout`` seconds) instead of failing, so any number of concurrent
+callers is safe. redis-py's default pool would raise "Too many connections".
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from sessionstore.backends.redis_scripts import (
 
 try:
     import redis.asyncio as redis_asyncio
+    from redis.asyncio import BlockingConnectionPool
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
     from redis.exceptions import AuthenticationError, RedisError
@@ -78,6 +84,8 @@ SMALL_SEGMENT_BYTES = 16 * 1024
 MERGE_RUN = 32
 #: Sessions deleted per prune script call, so retention never blocks the server long.
 PRUNE_BATCH = 500
+#: Connections a store made from a URL opens at most; further callers queue for one.
+DEFAULT_MAX_CONNECTIONS = 50
 
 _META_FIELDS = ("message_count", "created_us", "updated_us", "version")
 
@@ -87,6 +95,26 @@ class SessionKeys(NamedTuple):
 
     meta: str
     segments: str
+
+
+if _IMPORT_ERROR is None:
+
+    class _PoolExhaustedError(RedisConnectionError):
+        """No pooled connection became free within the pool's wait timeout."""
+
+    class _QueueingConnectionPool(BlockingConnectionPool):
+        """A blocking pool whose wait timeout is told apart from a connection failure."""
+
+        async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+            except RedisConnectionError as exc:
+                # The wait for a free connection timed out (connecting failed otherwise).
+                if isinstance(exc.__cause__, asyncio.TimeoutError) and not isinstance(
+                    exc, _PoolExhaustedError
+                ):
+                    raise _PoolExhaustedError(str(exc)) from exc
+                raise
 
 
 def _require_redis() -> None:
@@ -106,8 +134,13 @@ class RedisSessionStore(SessionStore):
     Every key lives under ``key_prefix``, so stores with different prefixes share a
     database without seeing each other. ``connect_timeout`` and ``socket_timeout``
     (seconds) bound how long a call waits for an unreachable or stuck server before
-    raising ``StoreUnavailableError``. Redis Cluster is not supported: the scripts
-    derive keys from session ids, so all of a store's keys must live on one server.
+    raising ``StoreUnavailableError``. A store made from ``url`` opens at most
+    ``max_connections`` connections (``?max_connections=N`` in the URL overrides the
+    argument, like redis-py's other query options); when all are busy, calls queue
+    for a free one and raise ``StoreUnavailableError`` after ``pool_timeout`` seconds.
+    A client you pass in keeps its own pool and limits. Redis Cluster is not supported:
+    the scripts derive keys from session ids, so all of a store's keys must live on one
+    server.
     """
 
     supports_restore = True
@@ -120,19 +153,35 @@ class RedisSessionStore(SessionStore):
         key_prefix: str = "sessionstore:",
         socket_timeout: float = 10.0,
         connect_timeout: float = 2.0,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        pool_timeout: float = 10.0,
     ) -> None:
         _require_redis()
         if (url is None) == (client is None):
             raise InvalidArgumentError("RedisSessionStore needs exactly one of url or client")
         if not isinstance(key_prefix, str):
             raise InvalidArgumentError(f"key_prefix must be a str, got {type(key_prefix).__name__}")
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+            raise InvalidArgumentError(
+                f"max_connections must be an int, got {type(max_connections).__name__}"
+            )
+        if max_connections < 1:
+            raise InvalidArgumentError(f"max_connections must be >= 1, got {max_connections}")
+        if isinstance(pool_timeout, bool) or not isinstance(pool_timeout, int | float):
+            raise InvalidArgumentError(
+                f"pool_timeout must be a number of seconds, got {type(pool_timeout).__name__}"
+            )
+        if not pool_timeout > 0:
+            raise InvalidArgumentError(f"pool_timeout must be > 0 seconds, got {pool_timeout!r}")
         self._prefix = key_prefix
         self._owns_client = client is None
         if url is not None:
             self._where = self._check_url(url)
             try:
-                client = redis_asyncio.Redis.from_url(
+                pool = _QueueingConnectionPool.from_url(
                     url,
+                    max_connections=max_connections,
+                    timeout=float(pool_timeout),
                     decode_responses=False,
                     socket_timeout=socket_timeout,
                     socket_connect_timeout=connect_timeout,
@@ -142,6 +191,7 @@ class RedisSessionStore(SessionStore):
                 raise InvalidArgumentError(
                     f"invalid Redis URL {self._where!r}: {_scrub(str(exc), url)}"
                 ) from None
+            client = redis_asyncio.Redis.from_pool(pool)
         else:
             assert client is not None
             kwargs = client.connection_pool.connection_kwargs
@@ -173,7 +223,10 @@ class RedisSessionStore(SessionStore):
 
     @classmethod
     def from_url(cls, url: str) -> Self:
-        """Open from ``redis://``, ``rediss://`` or ``unix://`` (connects on first use)."""
+        """Open from ``redis://``, ``rediss://`` or ``unix://`` (connects on first use).
+
+        Query options are redis-py's, e.g. ``?max_connections=N`` for the pool size.
+        """
         return cls(url)
 
     def __repr__(self) -> str:
@@ -197,6 +250,14 @@ class RedisSessionStore(SessionStore):
             except AuthenticationError as exc:
                 raise BackendError(
                     f"Redis at {self._where} refused the credentials during {what}: {exc}"
+                ) from exc
+            except _PoolExhaustedError as exc:
+                # Waiting again would only double the wait: every connection is busy.
+                pool = self._client.connection_pool
+                raise StoreUnavailableError(
+                    f"Redis at {self._where}: no free connection for {what} within "
+                    f"{getattr(pool, 'timeout', '?')}s (all {pool.max_connections} of the "
+                    f"store's connections busy; raise max_connections or pool_timeout)"
                 ) from exc
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 if attempt + 1 < attempts and isinstance(exc, RedisConnectionError):
