@@ -35,7 +35,8 @@ async def main() -> None:
 
         print(f"\ntranscript of {session_id!r}:")
         for message in await store.load(session_id) or []:
-            print(f"  {message.role:>9}: {message.text_or_summary()}")
+            text = message.text_or_summary().replace("\n", "\n" + " " * 13)
+            print(f"  {message.role:>9}: {text}")
 
 
 if __name__ == "__main__":
