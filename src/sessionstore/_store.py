@@ -190,7 +190,8 @@ class SessionStore(ABC):
         as for ``save``.
         """
         sid, encoded = _prepare_write(session_id, messages, expected_version)
-        await self._ready()
+        if self._closed or not self._opened:  # the hot path skips a coroutine
+            await self._ready()
         return await self._append(sid, encoded, expected_version)
 
     async def get(self, session_id: str) -> SessionRecord | None:

@@ -7,9 +7,10 @@ Why it is built this way:
   never corrupts the file either, but may lose the last commits on power loss
   in exchange for fewer fsyncs.
 * Group commit: every write goes to one writer thread that drains all queued
-  calls into a single transaction, one SAVEPOINT per call, so one fsync
-  covers many callers while each call stays atomic, ordered, version-checked
-  and fails alone (see ``sqlite_workers``).
+  calls into a single transaction, so one fsync covers many callers while
+  each call stays atomic, ordered, version-checked and fails alone (a failure
+  that may have written undoes the transaction and re-runs its batch-mates,
+  each in a SAVEPOINT; see ``sqlite_workers``).
 * Reads use their own thread and connection, so a load never queues behind
   an fsync, and the event loop never runs SQLite code.
 * The layout (a ``sessions`` index table plus JSON-array ``segments``, small
@@ -23,11 +24,12 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import warnings
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from sqlite3 import Connection
@@ -42,7 +44,6 @@ from sessionstore._records import (
     SessionRecord,
     datetime_from_micros,
     micros_from_datetime,
-    utc_now,
 )
 from sessionstore._store import SessionStore
 from sessionstore.backends import sqlite_schema as sql
@@ -183,9 +184,10 @@ class SQLiteSessionStore(SessionStore):
         assert self._reader is not None
         return await self._reader.submit(work)
 
-    async def _write(self, work: Callable[[Connection, Batch], T]) -> T:
+    def _write(self, work: Callable[[Connection, Batch], T]) -> asyncio.Future[T]:
+        """Queue ``work`` for the writer; await the future (a plain method: one less coroutine)."""
         assert self._writer is not None
-        return await self._writer.submit(work)
+        return self._writer.submit(work)
 
     # -- the contract --------------------------------------------------------------
 
@@ -195,12 +197,12 @@ class SQLiteSessionStore(SessionStore):
     async def _save(
         self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
     ) -> SessionRecord:
-        return await self._write(partial(_write, True, session_id, messages, expected_version))
+        return await self._write(partial(_save, session_id, messages, expected_version))
 
     async def _append(
         self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
     ) -> SessionRecord:
-        return await self._write(partial(_write, False, session_id, messages, expected_version))
+        return await self._write(partial(_append, session_id, messages, expected_version))
 
     async def _restore(
         self,
@@ -212,7 +214,7 @@ class SQLiteSessionStore(SessionStore):
     ) -> SessionRecord:
         stamps = (micros_from_datetime(created_at), micros_from_datetime(updated_at))
         return await self._write(
-            partial(_write, True, session_id, messages, expected_version, stamps=stamps)
+            partial(_save, session_id, messages, expected_version, stamps=stamps)
         )
 
     async def _get(self, session_id: SessionId) -> SessionRecord | None:
@@ -234,18 +236,10 @@ class SQLiteSessionStore(SessionStore):
 # -- reads: run on the reader thread ---------------------------------------------------
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _moment(micros: int) -> datetime:
-    """``datetime_from_micros`` by timedelta arithmetic: the same value, half the cost."""
-    return _EPOCH + timedelta(microseconds=micros)
-
-
 def _record(row: tuple[Any, ...]) -> SessionRecord:
     session_id, count, created_us, updated_us, version = row
-    created = _moment(created_us)
-    updated = created if updated_us == created_us else _moment(updated_us)
+    created = datetime_from_micros(created_us)
+    updated = created if updated_us == created_us else datetime_from_micros(updated_us)
     return SessionRecord(SessionId(session_id), count, created, updated, version)
 
 
@@ -272,7 +266,7 @@ def _count(conn: Connection) -> int:
     return count
 
 
-# -- writes: run on the writer thread, each inside its own SAVEPOINT --------------------
+# -- writes: run on the writer thread, inside the batch's transaction -------------------
 
 
 def _write_state(conn: Connection, session_id: SessionId, expected: int | None) -> Any:
@@ -284,17 +278,9 @@ def _write_state(conn: Connection, session_id: SessionId, expected: int | None) 
     return row
 
 
-def _rewritten(
-    session_id: SessionId, count: int, created_us: int, now: int, version: int
-) -> SessionRecord:
-    """The record of an existing session after a write at ``now``."""
-    return SessionRecord(
-        session_id,
-        count,
-        datetime_from_micros(created_us),
-        datetime_from_micros(now),
-        version + 1,
-    )
+def _stamp(micros: int, batch: Batch) -> datetime:
+    """``micros`` as a datetime, reusing the batch's clock reading when it is that."""
+    return batch.now if micros == batch.now_us else datetime_from_micros(micros)
 
 
 def _tail_after_single(payload: bytes) -> tuple[int, int]:
@@ -319,13 +305,12 @@ def _create(
     )
     if next_position:
         conn.execute(sql.APPEND_SEGMENT, (cursor.lastrowid, 0, messages.payload))
-    return SessionRecord(
-        session_id, messages.count, datetime_from_micros(created_us), datetime_from_micros(now), 1
-    )
+    created = _stamp(created_us, batch)
+    updated = created if now == created_us else _stamp(now, batch)
+    return SessionRecord(session_id, messages.count, created, updated, 1)
 
 
-def _write(
-    replace: bool,
+def _save(
     session_id: SessionId,
     messages: EncodedMessages,
     expected: int | None,
@@ -334,19 +319,17 @@ def _write(
     *,
     stamps: tuple[int, int] | None = None,
 ) -> SessionRecord:
-    """Save (``replace``) or append, creating the session if it does not exist.
+    """Replace the transcript, creating the session if it does not exist.
 
     ``stamps`` = (created_us, updated_us) to write instead of the clock (restore).
     """
     row = _write_state(conn, session_id, expected)
     if stamps is None:
-        now = micros_from_datetime(utc_now())
+        now = batch.now_us
         stamps = (now if row is None else row[2], now)
     if row is None:
         return _create(conn, batch, session_id, messages, *stamps)
-    if replace:
-        return _replace_transcript(conn, batch, session_id, messages, row, *stamps)
-    return _extend_transcript(conn, batch, session_id, messages, row, stamps[1])
+    return _replace_transcript(conn, batch, session_id, messages, row, *stamps)
 
 
 def _replace_transcript(
@@ -368,7 +351,9 @@ def _replace_transcript(
         sql.UPDATE_AFTER_SAVE,
         (messages.count, created_us, now, batch.next_seq(), next_position, tail_start, key),
     )
-    return _rewritten(session_id, messages.count, created_us, now, version)
+    return SessionRecord(
+        session_id, messages.count, _stamp(created_us, batch), _stamp(now, batch), version + 1
+    )
 
 
 def _merge(parts: list[bytes]) -> bytes:
@@ -376,40 +361,51 @@ def _merge(parts: list[bytes]) -> bytes:
     return b"[" + b",".join(part[1:-1] for part in parts if part != _EMPTY_ARRAY) + b"]"
 
 
-def _extend_transcript(
-    conn: Connection,
-    batch: Batch,
+def _append(
     session_id: SessionId,
     messages: EncodedMessages,
-    row: Any,
-    now: int,
+    expected: int | None,
+    conn: Connection,
+    batch: Batch,
 ) -> SessionRecord:
-    """Append to an existing session, merging a long run of small trailing segments."""
-    key, version, created_us, count, position, tail_start = row
+    """Append, creating the session if it does not exist; merge a full run of small segments.
+
+    The version check, the creation or update of the session row and where the
+    payload goes are one statement, so an append costs two (a merge, two more).
+    """
     payload = messages.payload
-    if payload == _EMPTY_ARRAY:
-        pass
-    elif len(payload) >= sql.SMALL_SEGMENT_BYTES:
-        conn.execute(sql.APPEND_SEGMENT, (key, position, payload))
-        position += 1
-        tail_start = position
-    elif position - tail_start >= sql.MAX_SMALL_RUN:
-        # Merge the trailing run of small segments and this one: bounded work.
-        parts = [part for (part,) in conn.execute(sql.SELECT_SEGMENTS_FROM, (key, tail_start))]
-        merged = _merge([*parts, payload])
-        conn.execute(sql.DELETE_SEGMENTS_FROM, (key, tail_start))
-        conn.execute(sql.APPEND_SEGMENT, (key, tail_start, merged))
-        position = tail_start + 1
-        if len(merged) >= sql.SMALL_SEGMENT_BYTES:
-            tail_start = position
-    else:
-        conn.execute(sql.APPEND_SEGMENT, (key, position, payload))
-        position += 1
-    conn.execute(
-        sql.UPDATE_AFTER_APPEND,
-        (messages.count, now, batch.next_seq(), position, tail_start, key),
+    holds_messages = payload != _EMPTY_ARRAY
+    large = len(payload) >= sql.SMALL_SEGMENT_BYTES
+    parameters = (
+        messages.count,
+        batch.now_us,
+        batch.seq + 1,  # taken below once the row was written
+        holds_messages,
+        large,
+        sql.MAX_SMALL_RUN,
+        session_id,
     )
-    return _rewritten(session_id, count + messages.count, created_us, now, version)
+    if expected is None:
+        row = conn.execute(sql.UPSERT_FOR_APPEND, parameters).fetchone()
+    else:
+        row = conn.execute(sql.UPDATE_FOR_APPEND, (*parameters, expected)).fetchone()
+        if row is None:  # missing, or a version conflict: nothing was written
+            missing = _write_state(conn, session_id, expected)  # raises the ConflictError
+            assert missing is None
+            return _create(conn, batch, session_id, messages, batch.now_us, batch.now_us)
+    batch.next_seq()
+    key, version, created_us, count, next_position, tail_start = row
+    if holds_messages:
+        if version > 1 and not large and next_position - tail_start == 1:
+            # A new run of small segments starts here, or a full run restarts merged.
+            parts = [part for (part,) in conn.execute(sql.SELECT_SEGMENTS_FROM, (key, tail_start))]
+            if parts:
+                payload = _merge([*parts, payload])
+                conn.execute(sql.DELETE_SEGMENTS_FROM, (key, tail_start))
+                if len(payload) >= sql.SMALL_SEGMENT_BYTES:
+                    conn.execute(sql.SET_TAIL_START, (next_position, key))
+        conn.execute(sql.APPEND_SEGMENT, (key, next_position - 1, payload))
+    return SessionRecord(session_id, count, _stamp(created_us, batch), batch.now, version)
 
 
 def _delete(session_id: SessionId, conn: Connection, batch: Batch) -> None:

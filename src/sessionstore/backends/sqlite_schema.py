@@ -11,12 +11,16 @@ Why this layout:
   and ``prune`` read only this table and its ``seq`` index, never a
   transcript. ``key`` is an integer surrogate so that segment rows carry an
   8-byte key instead of a 1 KiB id.
-* ``segments`` holds a transcript as JSON-array blobs, one per write
-  (``WITHOUT ROWID``, clustered on ``(session_key, position)``, so a load is
-  one range scan). A save deletes the session's segments and inserts one; an
-  append inserts one more, so its cost does not depend on the transcript's
-  length. Loading concatenates the blobs and decodes them straight into
-  message structs.
+* ``segments`` holds a transcript as JSON-array blobs, one per write. A save
+  deletes the session's segments and inserts one; an append inserts one
+  more, so its cost does not depend on the transcript's length. Loading
+  reads them in ``(session_key, position)`` order through an index and
+  decodes them straight into message structs. Rows are stored in write
+  order (rowid), not clustered by session (schema 1 was ``WITHOUT ROWID``
+  on the key): concurrent appends to many sessions then fill the same few
+  pages instead of one page per session, which cut the pages a group commit
+  writes to its WAL from about 2.2 to 0.3 per append, and that write, not
+  the SQL, was most of what an append cost.
 * Appends of small segments are compacted: when the trailing run of small
   segments (under ``SMALL_SEGMENT_BYTES``) grows past ``MAX_SMALL_RUN``, that
   run alone is merged into one blob at the byte level (no decoding). A merge
@@ -49,8 +53,10 @@ __all__ = [
     "SELECT_SEGMENTS_FROM",
     "SELECT_WRITE_STATE",
     "SMALL_SEGMENT_BYTES",
-    "UPDATE_AFTER_APPEND",
+    "SET_TAIL_START",
     "UPDATE_AFTER_SAVE",
+    "UPDATE_FOR_APPEND",
+    "UPSERT_FOR_APPEND",
 ]
 
 #: Segments smaller than this are "small" and get merged with their neighbours.
@@ -79,8 +85,23 @@ CREATE TABLE segments (
 ) WITHOUT ROWID;
 """
 
+# Segments in write order, found by session through an index (see the module docstring).
+_V2 = """
+CREATE TABLE segments_v2 (
+    id          INTEGER PRIMARY KEY,
+    session_key INTEGER NOT NULL,
+    position    INTEGER NOT NULL,
+    payload     BLOB    NOT NULL
+);
+INSERT INTO segments_v2 (session_key, position, payload)
+    SELECT session_key, position, payload FROM segments ORDER BY session_key, position;
+DROP TABLE segments;
+ALTER TABLE segments_v2 RENAME TO segments;
+CREATE UNIQUE INDEX segments_by_session ON segments (session_key, position);
+"""
+
 #: Position i holds the SQL that takes a database from schema version i to i + 1.
-MIGRATIONS: list[str] = [_V1]
+MIGRATIONS: list[str] = [_V1, _V2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # -- writes (run on the writer connection inside BEGIN IMMEDIATE) ------------------
@@ -98,10 +119,31 @@ UPDATE_AFTER_SAVE = (
     "UPDATE sessions SET message_count = ?, created_us = ?, updated_us = ?, "
     "version = version + 1, seq = ?, next_position = ?, tail_start = ? WHERE key = ?"
 )
-UPDATE_AFTER_APPEND = (
-    "UPDATE sessions SET message_count = message_count + ?, updated_us = ?, "
-    "version = version + 1, seq = ?, next_position = ?, tail_start = ? WHERE key = ?"
+# An append's bookkeeping: ?1 = messages added, ?2 = now, ?3 = seq, ?4: the payload
+# holds messages, ?5: it is large, ?6 = MAX_SMALL_RUN (a small payload after a full
+# run of small segments restarts the run, merged), ?7 = id, ?8 = the expected
+# version. SET expressions read the row as it was; RETURNING gives it as updated,
+# and the payload goes at next_position - 1.
+_APPEND_SET = (
+    "message_count = message_count + ?1, updated_us = ?2, version = version + 1, seq = ?3, "
+    "next_position = CASE WHEN NOT ?4 THEN next_position "
+    "WHEN ?5 OR next_position - tail_start < ?6 THEN next_position + 1 "
+    "ELSE tail_start + 1 END, "
+    "tail_start = CASE WHEN ?5 THEN next_position + 1 ELSE tail_start END"
 )
+_APPEND_RETURNING = "RETURNING key, version, created_us, message_count, next_position, tail_start"
+#: An append without expected version, creating the session when missing (version 1).
+UPSERT_FOR_APPEND = (
+    "INSERT INTO sessions (id, message_count, created_us, updated_us, version, seq, "
+    "next_position, tail_start) VALUES (?7, ?1, ?2, ?2, 1, ?3, ?4, ?5) "
+    f"ON CONFLICT (id) DO UPDATE SET {_APPEND_SET} {_APPEND_RETURNING}"
+)
+#: An append with ?8 = the expected version: no row when the session is missing or
+#: its version differs (then nothing was written).
+UPDATE_FOR_APPEND = (
+    f"UPDATE sessions SET {_APPEND_SET} WHERE id = ?7 AND version = ?8 {_APPEND_RETURNING}"
+)
+SET_TAIL_START = "UPDATE sessions SET tail_start = ? WHERE key = ?"
 APPEND_SEGMENT = "INSERT INTO segments (session_key, position, payload) VALUES (?, ?, ?)"
 DELETE_SEGMENTS = "DELETE FROM segments WHERE session_key = ?"
 SELECT_SEGMENTS_FROM = (

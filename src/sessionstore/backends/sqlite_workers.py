@@ -7,10 +7,21 @@ connection (WAL lets them run beside a writer) so a load never waits behind
 an fsync.
 
 The writer drains everything queued into ONE ``BEGIN IMMEDIATE`` transaction,
-so one fsync covers many callers. Each call runs inside its own SAVEPOINT: a
-call that fails (a ConflictError, an SQLite error) rolls back only its
-savepoint and fails alone (when its error makes SQLite abort the whole
-transaction, as disk-full does, its batch-mates are run again in a new one).
+so one fsync covers many callers, and no call pays for a SAVEPOINT unless a
+batch-mate fails. Every call still fails alone:
+
+* A call that fails with one of our errors before it changed a row (a
+  ConflictError: the version check comes before any write; the writer checks
+  ``total_changes``) has nothing to undo; its batch-mates go on.
+* A call that fails after it may have written (an SQLite error such as
+  disk-full, a bug) undoes the whole transaction; its batch-mates, undone
+  with it, run again in a new transaction, this time each inside its own
+  SAVEPOINT so that a further failure rolls back only that call. (When an
+  error makes SQLite abort the transaction even so, the remaining calls run
+  again once more.)
+
+A failure thus costs its batch-mates a re-run, never their atomicity.
+
 Futures resolve only after ``COMMIT`` returned, so a call returns only once
 its data is durable. If the commit fails, every call of the batch fails with
 a BackendError and nothing of the batch is visible.
@@ -26,6 +37,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sessionstore._errors import (
@@ -185,13 +197,19 @@ class _Request:
         self,
         work: Callable[..., Any] | None,
         loop: asyncio.AbstractEventLoop | None,
-        *,
-        stop: bool = False,
+        future: asyncio.Future[Any] | None,
+        stop: bool,
     ) -> None:
         self.work = work
         self.loop = loop
-        self.future: asyncio.Future[Any] | None = None if loop is None else loop.create_future()
+        self.future = future
         self.stop = stop
+
+
+def _waited_for(work: Callable[..., Any] | None, *, stop: bool = False) -> _Request:
+    """A request whose caller, on the running loop, awaits its ``future``."""
+    loop = asyncio.get_running_loop()
+    return _Request(work, loop, loop.create_future(), stop)
 
 
 class _ConnectionThread:
@@ -206,7 +224,7 @@ class _ConnectionThread:
 
     def start(self) -> asyncio.Future[None]:
         """Start the thread; the future resolves once the connection is open."""
-        startup = _Request(None, asyncio.get_running_loop())
+        startup = _waited_for(None)
         self._queue.put(startup)
         self._started = True
         self._thread.start()
@@ -215,16 +233,17 @@ class _ConnectionThread:
 
     def submit(self, work: Callable[..., T]) -> asyncio.Future[T]:
         """Queue ``work`` for the thread; await the returned future for its result."""
-        request = _Request(work, asyncio.get_running_loop())
-        self._queue.put(request)
-        assert request.future is not None
-        return request.future
+        # The hot path of every write: no more than one future and one request.
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Request(work, loop, future, False))
+        return future
 
     async def stop(self) -> None:
         """Finish everything queued before this call, close the connection, end the thread."""
         if not self._started:
             return
-        request = _Request(None, asyncio.get_running_loop(), stop=True)
+        request = _waited_for(None, stop=True)
         self._queue.put(request)
         assert request.future is not None
         await request.future
@@ -233,7 +252,7 @@ class _ConnectionThread:
     def stop_nowait(self) -> None:
         """Ask the thread to close its connection and end, without waiting (from ``__del__``)."""
         if self._started and self._thread.is_alive():
-            self._queue.put(_Request(None, None, stop=True))
+            self._queue.put(_Request(None, None, None, True))
 
     @staticmethod
     def _settle(request: _Request, result: Any, error: BaseException | None) -> None:
@@ -286,13 +305,22 @@ class Reader(_ConnectionThread):
                 self._settle(request, result, None)
 
 
-class Batch:
-    """What the calls of one group-commit transaction share: the write sequence."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-    __slots__ = ("seq",)
+
+class Batch:
+    """What the calls of one group-commit transaction share: the write sequence and the clock.
+
+    ``now_us``/``now`` is the time the transaction began (the same instant for
+    every call it commits), read once rather than once per call.
+    """
+
+    __slots__ = ("now", "now_us", "seq")
 
     def __init__(self, seq: int) -> None:
         self.seq = seq
+        self.now_us = time.time_ns() // 1000
+        self.now = _EPOCH + timedelta(microseconds=self.now_us)
 
     def next_seq(self) -> int:
         """The next listing sequence number (monotonic across processes under the lock)."""
@@ -337,27 +365,47 @@ class GroupCommitWriter(_ConnectionThread):
                 return
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Request]) -> None:
-        pending = batch
+        pending, guarded = batch, False
         while pending:
-            pending = self._attempt(conn, pending)
+            pending, guarded = self._attempt(conn, pending, guarded=guarded)
 
-    def _attempt(self, conn: sqlite3.Connection, batch: list[_Request]) -> list[_Request]:
-        """Run ``batch`` in one transaction; return the calls to run again in a new one.
+    def _attempt(
+        self, conn: sqlite3.Connection, batch: list[_Request], *, guarded: bool
+    ) -> tuple[list[_Request], bool]:
+        """Run ``batch`` in one transaction; return the calls to run again, and whether guarded.
 
-        A call whose error made SQLite abort the whole transaction (disk full, I/O
-        error) fails alone: its batch-mates, undone with it, are returned for a retry.
+        Unguarded, calls run without savepoints. ``guarded``: each call of a
+        batch of several runs in its own SAVEPOINT.
         """
         outcomes: list[tuple[_Request, Any, BaseException | None]] = []
         try:
             retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), self._busy_timeout)
             shared = Batch(conn.execute(MAX_SEQ).fetchone()[0])
-            alone = len(batch) == 1
-            for index, request in enumerate(batch):
-                outcome = self._run_one(conn, shared, request, alone=alone)
-                if not alone and not conn.in_transaction:
-                    self._settle(*outcome)
-                    return batch[:index] + batch[index + 1 :]
-                outcomes.append(outcome)
+            if len(batch) == 1:
+                outcomes.append(self._run_alone(conn, shared, batch[0]))
+            elif guarded:
+                for index, request in enumerate(batch):
+                    outcome = self._run_guarded(conn, shared, request)
+                    if not conn.in_transaction:  # its error made SQLite abort everything
+                        self._settle(*outcome)
+                        return batch[:index] + batch[index + 1 :], True
+                    outcomes.append(outcome)
+            else:
+                for index, request in enumerate(batch):
+                    assert request.work is not None
+                    changes = conn.total_changes
+                    try:
+                        outcomes.append((request, request.work(conn, shared), None))
+                    except Exception as exc:
+                        error = self._call_error(exc)
+                        if isinstance(exc, SessionStoreError) and conn.total_changes == changes:
+                            outcomes.append((request, None, error))  # it wrote nothing
+                            continue
+                        # It may have written part of itself: undo the transaction.
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
+                        self._settle(request, None, error)
+                        return batch[:index] + batch[index + 1 :], True
             if conn.in_transaction:  # not when the only call failed and rolled back
                 conn.execute("COMMIT")
         except Exception as exc:
@@ -366,9 +414,9 @@ class GroupCommitWriter(_ConnectionThread):
                     conn.execute("ROLLBACK")
             for request in batch:
                 self._settle(request, None, self._batch_error(exc))
-            return []
+            return [], False
         self._settle_all(outcomes)
-        return []
+        return [], False
 
     def _batch_error(self, exc: Exception) -> BaseException:
         doing = "commit a batch of writes (nothing of it was written)"
@@ -378,27 +426,37 @@ class GroupCommitWriter(_ConnectionThread):
         error.__cause__ = exc
         return error
 
-    def _run_one(
-        self, conn: sqlite3.Connection, shared: Batch, request: _Request, *, alone: bool
+    def _call_error(self, exc: Exception) -> BaseException:
+        if isinstance(exc, SessionStoreError):
+            return exc
+        return translate_error(exc, "write", self.path)
+
+    def _run_alone(
+        self, conn: sqlite3.Connection, shared: Batch, request: _Request
     ) -> tuple[_Request, Any, BaseException | None]:
-        """Run one call in its savepoint; a batch of one (``alone``) needs none."""
+        """Run the only call of a batch: its failure rolls back the transaction."""
         assert request.work is not None
-        if not alone:
-            conn.execute("SAVEPOINT call")
+        try:
+            return request, request.work(conn, shared), None
+        except Exception as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return request, None, self._call_error(exc)
+
+    def _run_guarded(
+        self, conn: sqlite3.Connection, shared: Batch, request: _Request
+    ) -> tuple[_Request, Any, BaseException | None]:
+        """Run one call in its own savepoint, so that its failure undoes only itself."""
+        assert request.work is not None
+        conn.execute("SAVEPOINT call")
         try:
             result = request.work(conn, shared)
         except Exception as exc:
             if conn.in_transaction:
-                if alone:
-                    conn.execute("ROLLBACK")
-                else:
-                    conn.execute("ROLLBACK TO call")
-                    conn.execute("RELEASE call")
-            if isinstance(exc, SessionStoreError):
-                return request, None, exc
-            return request, None, translate_error(exc, "write", self.path)
-        if not alone:
-            conn.execute("RELEASE call")
+                conn.execute("ROLLBACK TO call")
+                conn.execute("RELEASE call")
+            return request, None, self._call_error(exc)
+        conn.execute("RELEASE call")
         return request, result, None
 
     def _settle_all(self, outcomes: list[tuple[_Request, Any, BaseException | None]]) -> None:
