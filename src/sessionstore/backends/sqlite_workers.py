@@ -25,6 +25,9 @@ A failure thus costs its batch-mates a re-run, never their atomicity.
 Futures resolve only after ``COMMIT`` returned, so a call returns only once
 its data is durable. If the commit fails, every call of the batch fails with
 a BackendError and nothing of the batch is visible.
+
+Opening the connections, busy retries and the translation of sqlite3 errors
+live in ``sqlite_connection``.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
-import random
 import sqlite3
 import threading
 import time
@@ -40,144 +42,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sessionstore._errors import (
-    BackendError,
-    SchemaVersionError,
-    SessionStoreError,
-    StoreUnavailableError,
-)
-from sessionstore.backends.sqlite_schema import MAX_SEQ, MIGRATIONS, SCHEMA_VERSION
+from sessionstore._errors import BackendError, SessionStoreError
+from sessionstore.backends.sqlite_connection import retry_busy, translate_error
+from sessionstore.backends.sqlite_schema import MAX_SEQ
 
-__all__ = [
-    "Batch",
-    "GroupCommitWriter",
-    "Reader",
-    "open_connection",
-    "translate_error",
-]
+__all__ = ["Batch", "GroupCommitWriter", "Reader"]
 
 T = TypeVar("T")
 
 #: How many queued writes at most share one transaction.
 MAX_BATCH = 1024
-
-_UNAVAILABLE_CODES = frozenset(
-    {
-        sqlite3.SQLITE_BUSY,
-        sqlite3.SQLITE_LOCKED,
-        sqlite3.SQLITE_CANTOPEN,
-        sqlite3.SQLITE_PERM,
-        sqlite3.SQLITE_AUTH,
-        sqlite3.SQLITE_READONLY,
-    }
-)
-
-
-def _is_busy(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    text = str(exc)
-    return "locked" in text or "busy" in text
-
-
-def translate_error(exc: BaseException, doing: str, path: str) -> BaseException:
-    """Our error for ``exc`` raised while ``doing``; our own errors pass through."""
-    if not isinstance(exc, sqlite3.Error):
-        return exc
-    code = getattr(exc, "sqlite_errorcode", None)
-    kind = (
-        StoreUnavailableError
-        if code is not None and code & 0xFF in _UNAVAILABLE_CODES
-        else BackendError
-    )
-    error = kind(f"SQLite failed to {doing} in {path!r}: {exc}")
-    error.__cause__ = exc
-    return error
-
-
-def retry_busy(action: Callable[[], T], deadline_seconds: float) -> T:
-    """Run ``action``, retrying with jittered backoff while SQLite reports busy/locked.
-
-    Needed where SQLite does not honour busy_timeout (``PRAGMA journal_mode``,
-    a reader during WAL recovery) and as a last resort around ``BEGIN IMMEDIATE``.
-    """
-    deadline = time.monotonic() + deadline_seconds
-    delay = 0.001
-    while True:
-        try:
-            return action()
-        except sqlite3.OperationalError as exc:
-            if not _is_busy(exc) or time.monotonic() >= deadline:
-                raise
-        time.sleep(delay * (0.5 + random.random()))
-        delay = min(delay * 2, 0.05)
-
-
-def _check_version(version: int, path: str) -> None:
-    if version > SCHEMA_VERSION:
-        raise SchemaVersionError(
-            f"{path!r} has schema version {version}, but this sessionstore only knows "
-            f"versions up to {SCHEMA_VERSION}; upgrade sessionstore to open it"
-        )
-
-
-def _migrate(conn: sqlite3.Connection, path: str) -> None:
-    """Bring the schema to SCHEMA_VERSION inside BEGIN IMMEDIATE, re-checking the version there."""
-    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
-    _check_version(version, path)
-    if version == SCHEMA_VERSION:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        # Another process may have migrated while we waited for the write lock.
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        _check_version(version, path)
-        for step in MIGRATIONS[version:]:
-            for statement in step.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
-def open_connection(
-    path: str, *, synchronous: str, busy_timeout: float, writer: bool
-) -> sqlite3.Connection:
-    """Open ``path``; the writer also switches to WAL and migrates the schema (race-free)."""
-    conn = sqlite3.connect(
-        path,
-        timeout=busy_timeout,
-        isolation_level=None,  # we issue BEGIN/COMMIT ourselves
-        check_same_thread=False,
-        cached_statements=64,
-    )
-    try:
-        conn.execute("PRAGMA cache_size = -16000")
-        if writer:
-            # journal_mode may answer SQLITE_BUSY without waiting on busy_timeout
-            # while another process creates or converts the file.
-            def to_wal() -> None:
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    raise sqlite3.OperationalError(f"database is locked (journal_mode={mode})")
-
-            retry_busy(to_wal, busy_timeout)
-            retry_busy(lambda: _migrate(conn, path), busy_timeout)
-        else:
-            version = retry_busy(
-                lambda: conn.execute("PRAGMA user_version").fetchone()[0], busy_timeout
-            )
-            _check_version(version, path)
-            conn.execute("PRAGMA query_only = 1")
-        conn.execute(f"PRAGMA synchronous = {synchronous}")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
 
 
 def _deliver(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:

@@ -1,0 +1,149 @@
+"""Opening the SQLite backend's connections, and the boundary where sqlite3 errors become ours.
+
+Kept apart from the threads that own the connections (``sqlite_workers``):
+this is what a connection is before it serves anyone, and what its failures
+mean to a caller.
+
+* The writer's connection switches the file to WAL and migrates the schema
+  (``sqlite_schema.MIGRATIONS``) inside ``BEGIN IMMEDIATE``, re-checking the
+  version there, so concurrent first opens by many processes are race-free.
+  A reader's connection only checks the version and is ``query_only``.
+* SQLite does not honour ``busy_timeout`` everywhere (``PRAGMA journal_mode``,
+  a reader during WAL recovery): ``retry_busy`` retries those with jittered
+  backoff until the same deadline.
+* ``translate_error``: busy, locked, permission and read-only failures become
+  StoreUnavailableError, any other BackendError, the sqlite3 error chained.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from sessionstore._errors import BackendError, SchemaVersionError, StoreUnavailableError
+from sessionstore.backends.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+
+__all__ = ["open_connection", "retry_busy", "translate_error"]
+
+T = TypeVar("T")
+
+_UNAVAILABLE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PERM,
+        sqlite3.SQLITE_AUTH,
+        sqlite3.SQLITE_READONLY,
+    }
+)
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+def translate_error(exc: BaseException, doing: str, path: str) -> BaseException:
+    """Our error for ``exc`` raised while ``doing``; our own errors pass through."""
+    if not isinstance(exc, sqlite3.Error):
+        return exc
+    code = getattr(exc, "sqlite_errorcode", None)
+    kind = (
+        StoreUnavailableError
+        if code is not None and code & 0xFF in _UNAVAILABLE_CODES
+        else BackendError
+    )
+    error = kind(f"SQLite failed to {doing} in {path!r}: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+def retry_busy(action: Callable[[], T], deadline_seconds: float) -> T:
+    """Run ``action``, retrying with jittered backoff while SQLite reports busy/locked.
+
+    Needed where SQLite does not honour busy_timeout (``PRAGMA journal_mode``,
+    a reader during WAL recovery) and as a last resort around ``BEGIN IMMEDIATE``.
+    """
+    deadline = time.monotonic() + deadline_seconds
+    delay = 0.001
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 0.05)
+
+
+def _check_version(version: int, path: str) -> None:
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{path!r} has schema version {version}, but this sessionstore only knows "
+            f"versions up to {SCHEMA_VERSION}; upgrade sessionstore to open it"
+        )
+
+
+def _migrate(conn: sqlite3.Connection, path: str) -> None:
+    """Bring the schema to SCHEMA_VERSION inside BEGIN IMMEDIATE, re-checking the version there."""
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    _check_version(version, path)
+    if version == SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have migrated while we waited for the write lock.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        _check_version(version, path)
+        for step in MIGRATIONS[version:]:
+            for statement in step.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def open_connection(
+    path: str, *, synchronous: str, busy_timeout: float, writer: bool
+) -> sqlite3.Connection:
+    """Open ``path``; the writer also switches to WAL and migrates the schema (race-free)."""
+    conn = sqlite3.connect(
+        path,
+        timeout=busy_timeout,
+        isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+        check_same_thread=False,
+        cached_statements=64,
+    )
+    try:
+        conn.execute("PRAGMA cache_size = -16000")
+        if writer:
+            # journal_mode may answer SQLITE_BUSY without waiting on busy_timeout
+            # while another process creates or converts the file.
+            def to_wal() -> None:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise sqlite3.OperationalError(f"database is locked (journal_mode={mode})")
+
+            retry_busy(to_wal, busy_timeout)
+            retry_busy(lambda: _migrate(conn, path), busy_timeout)
+        else:
+            version = retry_busy(
+                lambda: conn.execute("PRAGMA user_version").fetchone()[0], busy_timeout
+            )
+            _check_version(version, path)
+            conn.execute("PRAGMA query_only = 1")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn

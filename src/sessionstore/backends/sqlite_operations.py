@@ -1,0 +1,240 @@
+"""The SQLite store's operations: the work its reader and writer threads run on a connection.
+
+``SQLiteSessionStore`` (in ``sqlite``) validates arguments and queues these
+functions; ``sqlite_workers`` runs them. A read is ``work(conn)`` on the
+reader's connection. A write is ``work(conn, batch)`` inside the writer's
+group-commit transaction, where ``batch`` is the clock reading and listing
+sequence it shares with the rest of the batch; a write that raises before it
+changed a row (the version check comes first) costs its batch-mates nothing.
+The SQL is in ``sqlite_schema``, with the reasons for the layout: a
+``sessions`` row, and JSON-array ``segments`` whose small trailing run is
+merged at the byte level.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from sqlite3 import Connection
+from typing import Any
+
+from sessionstore._errors import ConflictError
+from sessionstore._messages import EncodedMessages, Message, decode_segments
+from sessionstore._records import (
+    ListOptions,
+    SessionId,
+    SessionRecord,
+    datetime_from_micros,
+    micros_from_datetime,
+)
+from sessionstore.backends import sqlite_schema as sql
+from sessionstore.backends.sqlite_workers import Batch
+
+__all__ = [
+    "append_messages",
+    "count_sessions",
+    "delete_session",
+    "get_record",
+    "list_records",
+    "load_messages",
+    "prune_sessions",
+    "save_messages",
+]
+
+_EMPTY_ARRAY = b"[]"
+
+
+# -- reads: run on the reader thread ---------------------------------------------------
+
+
+def _record(row: tuple[Any, ...]) -> SessionRecord:
+    session_id, count, created_us, updated_us, version = row
+    created = datetime_from_micros(created_us)
+    updated = created if updated_us == created_us else datetime_from_micros(updated_us)
+    return SessionRecord(SessionId(session_id), count, created, updated, version)
+
+
+def load_messages(session_id: SessionId, conn: Connection) -> list[Message] | None:
+    rows = conn.execute(sql.LOAD_SEGMENTS, (session_id,)).fetchall()
+    if not rows:
+        return None
+    return decode_segments(session_id, [payload for _, payload in rows if payload is not None])
+
+
+def get_record(session_id: SessionId, conn: Connection) -> SessionRecord | None:
+    row = conn.execute(sql.SELECT_RECORD, (session_id,)).fetchone()
+    return None if row is None else _record(row)
+
+
+def list_records(options: ListOptions, conn: Connection) -> list[SessionRecord]:
+    query = sql.LIST_DESCENDING if options.newest_first else sql.LIST_ASCENDING
+    limit = -1 if options.limit is None else options.limit
+    return [_record(row) for row in conn.execute(query, (limit, options.offset))]
+
+
+def count_sessions(conn: Connection) -> int:
+    count: int = conn.execute(sql.COUNT_SESSIONS).fetchone()[0]
+    return count
+
+
+# -- writes: run on the writer thread, inside the batch's transaction -------------------
+
+
+def _write_state(conn: Connection, session_id: SessionId, expected: int | None) -> Any:
+    """The session's write-state row (None if it does not exist), its version checked."""
+    row = conn.execute(sql.SELECT_WRITE_STATE, (session_id,)).fetchone()
+    actual = 0 if row is None else row[1]
+    if expected is not None and expected != actual:
+        raise ConflictError(session_id, expected=expected, actual=actual)
+    return row
+
+
+def _stamp(micros: int, batch: Batch) -> datetime:
+    """``micros`` as a datetime, reusing the batch's clock reading when it is that."""
+    return batch.now if micros == batch.now_us else datetime_from_micros(micros)
+
+
+def _tail_after_single(payload: bytes) -> tuple[int, int]:
+    """(next_position, tail_start) for a transcript stored as just ``payload`` (maybe none)."""
+    if payload == _EMPTY_ARRAY:
+        return 0, 0
+    return 1, 0 if len(payload) < sql.SMALL_SEGMENT_BYTES else 1
+
+
+def _create(
+    conn: Connection,
+    batch: Batch,
+    session_id: SessionId,
+    messages: EncodedMessages,
+    created_us: int,
+    now: int,
+) -> SessionRecord:
+    next_position, tail_start = _tail_after_single(messages.payload)
+    cursor = conn.execute(
+        sql.INSERT_SESSION,
+        (session_id, messages.count, created_us, now, batch.next_seq(), next_position, tail_start),
+    )
+    if next_position:
+        conn.execute(sql.APPEND_SEGMENT, (cursor.lastrowid, 0, messages.payload))
+    created = _stamp(created_us, batch)
+    updated = created if now == created_us else _stamp(now, batch)
+    return SessionRecord(session_id, messages.count, created, updated, 1)
+
+
+def save_messages(
+    session_id: SessionId,
+    messages: EncodedMessages,
+    expected: int | None,
+    conn: Connection,
+    batch: Batch,
+    *,
+    stamps: tuple[int, int] | None = None,
+) -> SessionRecord:
+    """Replace the transcript, creating the session if it does not exist.
+
+    ``stamps`` = (created_us, updated_us) to write instead of the clock (restore).
+    """
+    row = _write_state(conn, session_id, expected)
+    if stamps is None:
+        now = batch.now_us
+        stamps = (now if row is None else row[2], now)
+    if row is None:
+        return _create(conn, batch, session_id, messages, *stamps)
+    return _replace_transcript(conn, batch, session_id, messages, row, *stamps)
+
+
+def _replace_transcript(
+    conn: Connection,
+    batch: Batch,
+    session_id: SessionId,
+    messages: EncodedMessages,
+    row: Any,
+    created_us: int,
+    now: int,
+) -> SessionRecord:
+    """Save over an existing session: its segments become ``messages``."""
+    key, version = row[0], row[1]
+    next_position, tail_start = _tail_after_single(messages.payload)
+    conn.execute(sql.DELETE_SEGMENTS, (key,))
+    if next_position:
+        conn.execute(sql.APPEND_SEGMENT, (key, 0, messages.payload))
+    conn.execute(
+        sql.UPDATE_AFTER_SAVE,
+        (messages.count, created_us, now, batch.next_seq(), next_position, tail_start, key),
+    )
+    return SessionRecord(
+        session_id, messages.count, _stamp(created_us, batch), _stamp(now, batch), version + 1
+    )
+
+
+def _merge(parts: list[bytes]) -> bytes:
+    """Concatenate JSON-array segments into one array without decoding them."""
+    return b"[" + b",".join(part[1:-1] for part in parts if part != _EMPTY_ARRAY) + b"]"
+
+
+def append_messages(
+    session_id: SessionId,
+    messages: EncodedMessages,
+    expected: int | None,
+    conn: Connection,
+    batch: Batch,
+) -> SessionRecord:
+    """Append, creating the session if it does not exist; merge a full run of small segments.
+
+    The version check, the creation or update of the session row and where the
+    payload goes are one statement, so an append costs two (a merge, two more).
+    """
+    payload = messages.payload
+    holds_messages = payload != _EMPTY_ARRAY
+    large = len(payload) >= sql.SMALL_SEGMENT_BYTES
+    parameters = (
+        messages.count,
+        batch.now_us,
+        batch.seq + 1,  # taken below once the row was written
+        holds_messages,
+        large,
+        sql.MAX_SMALL_RUN,
+        session_id,
+    )
+    if expected is None:
+        row = conn.execute(sql.UPSERT_FOR_APPEND, parameters).fetchone()
+    else:
+        row = conn.execute(sql.UPDATE_FOR_APPEND, (*parameters, expected)).fetchone()
+        if row is None:  # missing, or a version conflict: nothing was written
+            missing = _write_state(conn, session_id, expected)  # raises the ConflictError
+            assert missing is None
+            return _create(conn, batch, session_id, messages, batch.now_us, batch.now_us)
+    batch.next_seq()
+    key, version, created_us, count, next_position, tail_start = row
+    if holds_messages:
+        if version > 1 and not large and next_position - tail_start == 1:
+            # A new run of small segments starts here, or a full run restarts merged.
+            parts = [part for (part,) in conn.execute(sql.SELECT_SEGMENTS_FROM, (key, tail_start))]
+            if parts:
+                payload = _merge([*parts, payload])
+                conn.execute(sql.DELETE_SEGMENTS_FROM, (key, tail_start))
+                if len(payload) >= sql.SMALL_SEGMENT_BYTES:
+                    conn.execute(sql.SET_TAIL_START, (next_position, key))
+        conn.execute(sql.APPEND_SEGMENT, (key, next_position - 1, payload))
+    return SessionRecord(session_id, count, _stamp(created_us, batch), batch.now, version)
+
+
+def delete_session(session_id: SessionId, conn: Connection, batch: Batch) -> None:
+    row = conn.execute(sql.SELECT_WRITE_STATE, (session_id,)).fetchone()
+    if row is not None:
+        conn.execute(sql.DELETE_SEGMENTS, (row[0],))
+        conn.execute(sql.DELETE_SESSION, (row[0],))
+
+
+def prune_sessions(
+    updated_before: datetime | None, keep_newest: int | None, conn: Connection, batch: Batch
+) -> int:
+    query = sql.PRUNE_SELECT_KEYS[(updated_before is not None, keep_newest is not None)]
+    params: list[int] = []
+    if updated_before is not None:
+        params.append(micros_from_datetime(updated_before))
+    if keep_newest is not None:
+        params.append(keep_newest)
+    keys = [key for (key,) in conn.execute(query, params)]
+    conn.executemany(sql.DELETE_SEGMENTS, [(key,) for key in keys])
+    conn.executemany(sql.DELETE_SESSION, [(key,) for key in keys])
+    return len(keys)
