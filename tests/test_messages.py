@@ -316,3 +316,11 @@ def test_encoded_segments_round_trip(data: list[dict[str, Any]], split: int) -> 
     head, tail = encode_messages(data[:split]), encode_messages(messages[split:])
     assert head.count + tail.count == len(data)
     assert decode_segments("s", [head.payload, tail.payload]) == messages
+
+
+def test_a_message_that_refers_to_itself_is_refused_not_stored() -> None:
+    looped = Message.user("x", metadata={})
+    looped.metadata["self"] = looped
+    with pytest.raises(InvalidMessageError) as caught:
+        encode_messages([Message.user("fine"), looped])
+    assert caught.value.index == 1

@@ -3,6 +3,14 @@
 Messages are validated and encoded once, at the edge of a write
 (:func:`encode_messages`), and decoded straight into structs on load
 (:func:`decode_segments`); backends only ever move JSON bytes.
+
+The structs are declared ``gc=False``: the garbage collector does not track
+them, which keeps a 10,000-message load from triggering collections that
+walk the whole heap (measured: load went from 1.18x to 0.85x a raw
+``orjson.loads`` into plain dicts). A struct that is not tracked must never be
+part of a reference cycle; decoded JSON cannot form one, and a message whose
+``metadata`` or tool ``input`` refers back to itself cannot be encoded, so
+the store never holds or returns such a message.
 """
 
 from __future__ import annotations
@@ -41,26 +49,26 @@ class Role(enum.StrEnum):
     TOOL = "tool"
 
 
-class TextBlock(msgspec.Struct, frozen=True, tag="text", tag_field="type"):
+class TextBlock(msgspec.Struct, frozen=True, gc=False, tag="text", tag_field="type"):
     """Plain text inside block content."""
 
     text: str
 
 
-class Base64ImageSource(msgspec.Struct, frozen=True, tag="base64", tag_field="type"):
+class Base64ImageSource(msgspec.Struct, frozen=True, gc=False, tag="base64", tag_field="type"):
     """Image bytes, base64-encoded, with their media type (``image/png``...)."""
 
     media_type: str
     data: str
 
 
-class ImageBlock(msgspec.Struct, frozen=True, tag="image", tag_field="type"):
+class ImageBlock(msgspec.Struct, frozen=True, gc=False, tag="image", tag_field="type"):
     """An image."""
 
     source: Base64ImageSource
 
 
-class ToolUseBlock(msgspec.Struct, frozen=True, tag="tool_use", tag_field="type"):
+class ToolUseBlock(msgspec.Struct, frozen=True, gc=False, tag="tool_use", tag_field="type"):
     """A tool call made by the assistant; ``input`` is any JSON value."""
 
     id: str
@@ -69,7 +77,7 @@ class ToolUseBlock(msgspec.Struct, frozen=True, tag="tool_use", tag_field="type"
 
 
 class ToolResultBlock(
-    msgspec.Struct, frozen=True, omit_defaults=True, tag="tool_result", tag_field="type"
+    msgspec.Struct, frozen=True, gc=False, omit_defaults=True, tag="tool_result", tag_field="type"
 ):
     """The result of a tool call; ``is_error`` is omitted from JSON when None."""
 
@@ -81,7 +89,9 @@ class ToolResultBlock(
 Block = Union[TextBlock, ImageBlock, ToolUseBlock, ToolResultBlock]
 
 
-class Message(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
+class Message(
+    msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True, gc=False
+):
     """One message of a transcript: an immutable value compared by content.
 
     ``content`` is a string or a list of blocks; ``name`` and ``metadata``
