@@ -203,6 +203,32 @@ def test_encode_messages_names_the_first_bad_index() -> None:
         assert f"message {index}" in str(info.value)
 
 
+def test_a_list_of_structs_is_validated_like_any_other_input() -> None:
+    # A list holding only Message structs takes a fast path; structs are not
+    # validated when built, so the values must still be checked the same way.
+    good = Message.user("ok")
+    bad: list[Message] = [
+        Message("nope", "x"),  # type: ignore[arg-type]
+        Message(Role.USER, 3),  # type: ignore[arg-type]
+        Message.user("x", metadata=math.nan),
+        Message.user("x", metadata=b"bytes"),
+        Message.user("x", metadata={1: "int key"}),
+        Message.user("x", metadata=(1, 2)),
+        Message.user("x", name=5),  # type: ignore[arg-type]
+    ]
+    for message in bad:
+        messages = [good, good, message, good]
+        errors = []
+        forms: list[Any] = [messages, tuple(messages), [*messages[:3], good.to_dict()]]
+        for form in forms:
+            with pytest.raises(InvalidMessageError) as info:
+                encode_messages(form)
+            errors.append((info.value.index, str(info.value)))
+        assert errors[0] == errors[1] == errors[2], message
+        assert errors[0][0] == 2 and "message 2" in errors[0][1]
+    assert encode_messages([good, good]) == encode_messages((good, good.to_dict()))
+
+
 def test_encode_messages_rejects_a_cycle() -> None:
     loop: list[Any] = []
     loop.append(loop)

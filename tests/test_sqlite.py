@@ -10,6 +10,7 @@ import asyncio
 import gc
 import os
 import sqlite3
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,24 @@ def segment_count(path: Path, session_id: str) -> int:
             (session_id,),
         ).fetchone()[0]
     return count
+
+
+async def in_one_batch(path: Path, store: SQLiteSessionStore, *calls: Awaitable[Any]) -> list[Any]:
+    """Run ``calls`` as one group-commit batch; their results or exceptions, in order.
+
+    Another connection holds the write lock, so the writer stalls on a first
+    append ("first") and the calls queue behind it and commit together.
+    """
+    blocker = raw(path)
+    blocker.execute("BEGIN IMMEDIATE")
+    first = asyncio.create_task(store.append("first", [Message.user("1")]))
+    await asyncio.sleep(0.1)
+    pending = asyncio.gather(*calls, return_exceptions=True)
+    await asyncio.sleep(0.1)
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    await first
+    return await pending
 
 
 # -- options and URLs ----------------------------------------------------------------
@@ -268,26 +287,16 @@ async def test_a_conflict_in_a_batch_fails_alone_and_order_follows_calls(tmp_pat
     path = tmp_path / "batch.db"
     async with SQLiteSessionStore(path) as store:
         await store.save("existing", [Message.user("v1")])
-        # Hold the write lock so the writer stalls on its first call and the
-        # calls below queue up behind it and commit together in one batch.
-        blocker = raw(path)
-        blocker.execute("BEGIN IMMEDIATE")
-        first = asyncio.create_task(store.append("first", [Message.user("1")]))
-        await asyncio.sleep(0.1)
-        calls = [
+        outcomes = await in_one_batch(
+            path,
+            store,
             store.append("p", [Message.user("p")]),
             store.append("existing", [Message.user("bad")], expected_version=5),
             store.save("q", [Message.user("q")], expected_version=0),
             store.save("q", [Message.user("q-again")], expected_version=0),
             store.append("existing", [Message.user("v2")], expected_version=1),
             store.save("r", [Message.user("r")]),
-        ]
-        pending = asyncio.gather(*calls, return_exceptions=True)
-        await asyncio.sleep(0.1)
-        blocker.execute("ROLLBACK")
-        blocker.close()
-        await first
-        outcomes = await pending
+        )
         assert isinstance(outcomes[1], ConflictError)
         assert outcomes[1].actual == 1
         assert isinstance(outcomes[3], ConflictError)
@@ -313,22 +322,14 @@ async def test_a_disk_full_call_fails_alone_and_the_store_recovers(tmp_path: Pat
 
         await store._writer.submit(cap)
         big = [Message.user("x" * 1_000_000)]
-        blocker = raw(path)
-        blocker.execute("BEGIN IMMEDIATE")
-        first = asyncio.create_task(store.append("first", [Message.user("1")]))
-        await asyncio.sleep(0.1)
-        pending = asyncio.gather(
+        too_big, fits, also_too_big, fits_too = await in_one_batch(
+            path,
+            store,
             store.append("a", big),
             store.append("b", [Message.user("fits")]),
             store.save("c", big),
             store.append("a", [Message.user("fits too")]),
-            return_exceptions=True,
         )
-        await asyncio.sleep(0.1)
-        blocker.execute("ROLLBACK")
-        blocker.close()
-        await first
-        too_big, fits, also_too_big, fits_too = await pending
         for failure in (too_big, also_too_big):
             assert isinstance(failure, BackendError)
             assert isinstance(failure.__cause__, sqlite3.Error)
@@ -351,26 +352,88 @@ async def test_a_call_that_fails_after_writing_is_undone_and_its_batch_mates_lan
             conn.execute("UPDATE sessions SET message_count = 999")
             raise ConflictError("late", expected=1, actual=2)  # after it wrote: undone
 
-        blocker = raw(path)
-        blocker.execute("BEGIN IMMEDIATE")
-        first = asyncio.create_task(store.append("first", [Message.user("1")]))
-        await asyncio.sleep(0.1)
-        pending = asyncio.gather(
+        before, failed, after = await in_one_batch(
+            path,
+            store,
             store.append("p", [Message.user("p")]),
             store._writer.submit(half_written),
             store.append("p", [Message.user("q")]),
-            return_exceptions=True,
         )
-        await asyncio.sleep(0.1)
-        blocker.execute("ROLLBACK")
-        blocker.close()
-        await first
-        before, failed, after = await pending
         assert isinstance(failed, ConflictError)
         assert not isinstance(before, BaseException) and before.version == 1
         assert not isinstance(after, BaseException) and after.version == 2
         assert await store.load("p") == [Message.user("p"), Message.user("q")]
         assert [(r.id, r.message_count) for r in await store.list()] == [("first", 1), ("p", 2)]
+
+
+async def test_one_batch_of_appends_saves_deletes_and_prunes_sees_its_own_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The writer defers appends' writes to one executemany per batch: whatever
+    # reads or rewrites a session later in the same batch must see them. (If one
+    # did not, a failed flush would re-run the batch guarded: checked to not happen.)
+    path = tmp_path / "deferred.db"
+    async with SQLiteSessionStore(path) as store:
+        writer = store._writer
+        assert writer is not None
+        attempts: list[tuple[int, bool]] = []
+        attempt = writer._attempt
+
+        def spy(conn: sqlite3.Connection, batch: list[Any], *, guarded: bool) -> Any:
+            attempts.append((len(batch), guarded))
+            return attempt(conn, batch, guarded=guarded)
+
+        monkeypatch.setattr(writer, "_attempt", spy)
+        await store.save("merged", [Message.user("0")])
+        runs = 2 * MAX_SMALL_RUN + 3  # crosses merges of runs whose segments were deferred
+        calls: list[Awaitable[Any]] = [store.append("pruned", [Message.user("gone")])]
+        calls += [store.append("merged", [Message.user(str(n))]) for n in range(1, runs)]
+        calls += [
+            store.append("first", [Message.user("2")]),
+            store.prune(keep_newest=2),  # "pruned", not "merged" and "first"
+            store.append("saved", [Message.user("gone")]),
+            store.save("saved", [Message.user("kept")], expected_version=1),
+            store.append("saved", [Message.user("after")], expected_version=2),
+            store.append("deleted", [Message.user("gone")]),
+            store.delete("deleted"),
+            store.append("deleted", [Message.user("new")]),
+            store.append("last", [Message.user("kept")], expected_version=0),
+            store.append("last", [Message.user("stale")], expected_version=0),
+        ]
+        outcomes = await in_one_batch(path, store, *calls)
+        assert isinstance(outcomes[-1], ConflictError) and outcomes[-1].actual == 1
+        assert not any(isinstance(outcome, BaseException) for outcome in outcomes[:-1])
+        assert attempts == [(1, False), (1, False), (len(calls), False)]
+        assert await store.load("merged") == [Message.user(str(n)) for n in range(runs)]
+        assert segment_count(path, "merged") <= MAX_SMALL_RUN + 1
+        assert await store.load("saved") == [Message.user("kept"), Message.user("after")]
+        assert await store.load("deleted") == [Message.user("new")]
+        listed = [record.id for record in await store.list()]
+        assert listed == ["merged", "first", "saved", "deleted", "last"]
+        record = await store.append("saved", [Message.user("next")], expected_version=3)
+        assert (record.version, record.message_count) == (4, 3)
+
+
+async def test_writes_by_another_connection_are_seen_by_the_writer(tmp_path: Path) -> None:
+    # The writer caches session states between batches; a commit by any other
+    # connection (PRAGMA data_version) must make it read the table again.
+    path = tmp_path / "shared.db"
+    expected: list[Message] = []
+    async with SQLiteSessionStore(path) as one, SQLiteSessionStore(path) as two:
+        for n in range(3 * MAX_SMALL_RUN):
+            message = Message.user(str(n))
+            record = await (one if n % 3 else two).append("s", [message], expected_version=n)
+            expected.append(message)
+            assert (record.version, record.message_count) == (n + 1, n + 1)
+        await two.save("s", [Message.user("reset")])
+        record = await one.append("s", [Message.user("more")])
+        assert (record.version, record.message_count) == (3 * MAX_SMALL_RUN + 2, 2)
+        await two.delete("s")
+        with pytest.raises(ConflictError):
+            await one.append("s", [Message.user("stale")], expected_version=record.version)
+        record = await one.append("s", [Message.user("anew")])
+        assert (record.version, record.message_count) == (1, 1)
+        assert await two.load("s") == [Message.user("anew")]
 
 
 async def test_a_schema_1_file_is_migrated_and_keeps_its_transcripts(

@@ -197,11 +197,18 @@ def encode_messages(messages: Sequence[MessageInput] | Iterable[MessageInput]) -
 
     Raises InvalidMessageError naming the first bad message's index and problem.
     """
-    if isinstance(messages, (str, bytes, dict, Message)) or not isinstance(messages, Iterable):
-        raise InvalidMessageError(
-            f"messages must be a list of Message objects or dicts, got {type(messages).__name__}"
-        )
-    structs = [_as_struct(index, item) for index, item in enumerate(messages)]
+    structs: list[Message]
+    if type(messages) is list and _all_structs(messages):
+        # The common case, on every append's hot path: no ABC check, no copy.
+        # Only read below; the round trip validates the structs' values.
+        structs = messages
+    else:
+        if isinstance(messages, (str, bytes, dict, Message)) or not isinstance(messages, Iterable):
+            raise InvalidMessageError(
+                "messages must be a list of Message objects or dicts, "
+                f"got {type(messages).__name__}"
+            )
+        structs = [_as_struct(index, item) for index, item in enumerate(messages)]
     try:
         raw = _ENCODER.encode(structs)
     except (TypeError, ValueError, OverflowError, RecursionError) as exc:
@@ -231,6 +238,14 @@ def encode_messages(messages: Sequence[MessageInput] | Iterable[MessageInput]) -
         )
     # ``raw`` is already canonical: structs omit absent fields and ``"metadata": null``.
     return EncodedMessages(raw, len(structs))
+
+
+def _all_structs(items: list[Any]) -> bool:
+    # A plain loop: all() over a generator costs more than the whole check for one item.
+    for item in items:  # noqa: SIM110
+        if type(item) is not Message:
+            return False
+    return True
 
 
 def _as_struct(index: int, item: object) -> Message:

@@ -10,7 +10,9 @@ Why it is built this way:
   calls into a single transaction, so one fsync covers many callers while
   each call stays atomic, ordered, version-checked and fails alone (a failure
   that may have written undoes the transaction and re-runs its batch-mates,
-  each in a SAVEPOINT; see ``sqlite_workers``).
+  each in a SAVEPOINT; see ``sqlite_workers``). The writer caches session
+  write states while no other connection commits, so an append usually reads
+  nothing, and a batch's appends share one ``executemany`` per statement.
 * Reads use their own thread and connection, so a load never queues behind
   an fsync, and the event loop never runs SQLite code.
 * The layout (a ``sessions`` index table plus JSON-array ``segments``, small
@@ -45,6 +47,7 @@ from sessionstore._errors import InvalidArgumentError
 from sessionstore._messages import EncodedMessages, Message
 from sessionstore._records import ListOptions, SessionId, SessionRecord, micros_from_datetime
 from sessionstore._store import SessionStore
+from sessionstore.backends.sqlite_batch import Batch
 from sessionstore.backends.sqlite_connection import open_connection
 from sessionstore.backends.sqlite_operations import (
     append_messages,
@@ -56,7 +59,7 @@ from sessionstore.backends.sqlite_operations import (
     prune_sessions,
     save_messages,
 )
-from sessionstore.backends.sqlite_workers import Batch, GroupCommitWriter, Reader
+from sessionstore.backends.sqlite_workers import GroupCommitWriter, Reader
 
 __all__ = ["SQLiteSessionStore"]
 
@@ -202,10 +205,11 @@ class SQLiteSessionStore(SessionStore):
     ) -> SessionRecord:
         return await self._write(partial(save_messages, session_id, messages, expected_version))
 
-    async def _append(
+    def _append(
         self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
-    ) -> SessionRecord:
-        return await self._write(partial(append_messages, session_id, messages, expected_version))
+    ) -> asyncio.Future[SessionRecord]:
+        # The writer's future itself, not a coroutine awaiting it: one less per append.
+        return self._write(partial(append_messages, session_id, messages, expected_version))
 
     async def _restore(
         self,

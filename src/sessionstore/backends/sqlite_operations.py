@@ -4,8 +4,10 @@
 functions; ``sqlite_workers`` runs them. A read is ``work(conn)`` on the
 reader's connection. A write is ``work(conn, batch)`` inside the writer's
 group-commit transaction, where ``batch`` is the clock reading and listing
-sequence it shares with the rest of the batch; a write that raises before it
-changed a row (the version check comes first) costs its batch-mates nothing.
+sequence it shares with the rest of the batch, the writer's cache of session
+write states, and the rows deferred to one ``executemany`` per batch (see
+``sqlite_batch``). A write that raises before it changed or deferred a
+row (the version check comes first) costs its batch-mates nothing.
 The SQL is in ``sqlite_schema``, with the reasons for the layout: a
 ``sessions`` row, and JSON-array ``segments`` whose small trailing run is
 merged at the byte level.
@@ -27,7 +29,7 @@ from sessionstore._records import (
     micros_from_datetime,
 )
 from sessionstore.backends import sqlite_schema as sql
-from sessionstore.backends.sqlite_workers import Batch
+from sessionstore.backends.sqlite_batch import Batch
 
 __all__ = [
     "append_messages",
@@ -79,13 +81,29 @@ def count_sessions(conn: Connection) -> int:
 # -- writes: run on the writer thread, inside the batch's transaction -------------------
 
 
-def _write_state(conn: Connection, session_id: SessionId, expected: int | None) -> Any:
-    """The session's write-state row (None if it does not exist), its version checked."""
-    row = conn.execute(sql.SELECT_WRITE_STATE, (session_id,)).fetchone()
+def _write_state(
+    conn: Connection, batch: Batch, session_id: SessionId, expected: int | None
+) -> Any:
+    """The session's write-state row (None if it does not exist), its version checked.
+
+    From the writer's cache when it holds the session, which it does for every
+    session with a deferred write, so the table is read only when it is current.
+    """
+    states = batch.states
+    row = None if states is None else states.get(session_id)
+    if row is None:
+        row = conn.execute(sql.SELECT_WRITE_STATE, (session_id,)).fetchone()
     actual = 0 if row is None else row[1]
     if expected is not None and expected != actual:
         raise ConflictError(session_id, expected=expected, actual=actual)
     return row
+
+
+def _forget(conn: Connection, batch: Batch, session_id: SessionId) -> None:
+    """Before a save or delete rewrites the session: flush deferred writes, drop its state."""
+    batch.flush(conn)
+    if batch.states is not None:
+        batch.states.pop(session_id, None)
 
 
 def _stamp(micros: int, batch: Batch) -> datetime:
@@ -113,8 +131,11 @@ def _create(
         sql.INSERT_SESSION,
         (session_id, messages.count, created_us, now, batch.next_seq(), next_position, tail_start),
     )
+    key = cursor.lastrowid
     if next_position:
-        conn.execute(sql.APPEND_SEGMENT, (cursor.lastrowid, 0, messages.payload))
+        batch.write(conn, sql.APPEND_SEGMENT, (key, 0, messages.payload))
+    if batch.states is not None:
+        batch.states[session_id] = (key, 1, created_us, messages.count, next_position, tail_start)
     created = _stamp(created_us, batch)
     updated = created if now == created_us else _stamp(now, batch)
     return SessionRecord(session_id, messages.count, created, updated, 1)
@@ -133,12 +154,13 @@ def save_messages(
 
     ``stamps`` = (created_us, updated_us) to write instead of the clock (restore).
     """
-    row = _write_state(conn, session_id, expected)
+    row = _write_state(conn, batch, session_id, expected)
     if stamps is None:
         now = batch.now_us
         stamps = (now if row is None else row[2], now)
     if row is None:
         return _create(conn, batch, session_id, messages, *stamps)
+    _forget(conn, batch, session_id)
     return _replace_transcript(conn, batch, session_id, messages, row, *stamps)
 
 
@@ -180,47 +202,48 @@ def append_messages(
 ) -> SessionRecord:
     """Append, creating the session if it does not exist; merge a full run of small segments.
 
-    The version check, the creation or update of the session row and where the
-    payload goes are one statement, so an append costs two (a merge, two more).
+    The new state is computed from the write state (cached by the writer, so
+    usually no read) and both writes are deferred to the batch's executemany;
+    only a merge reads and writes at once.
     """
-    payload = messages.payload
-    holds_messages = payload != _EMPTY_ARRAY
-    large = len(payload) >= sql.SMALL_SEGMENT_BYTES
-    parameters = (
-        messages.count,
-        batch.now_us,
-        batch.seq + 1,  # taken below once the row was written
-        holds_messages,
-        large,
-        sql.MAX_SMALL_RUN,
-        session_id,
-    )
-    if expected is None:
-        row = conn.execute(sql.UPSERT_FOR_APPEND, parameters).fetchone()
-    else:
-        row = conn.execute(sql.UPDATE_FOR_APPEND, (*parameters, expected)).fetchone()
-        if row is None:  # missing, or a version conflict: nothing was written
-            missing = _write_state(conn, session_id, expected)  # raises the ConflictError
-            assert missing is None
-            return _create(conn, batch, session_id, messages, batch.now_us, batch.now_us)
-    batch.next_seq()
+    row = _write_state(conn, batch, session_id, expected)
+    now = batch.now_us
+    if row is None:
+        return _create(conn, batch, session_id, messages, now, now)
     key, version, created_us, count, next_position, tail_start = row
-    if holds_messages:
-        if version > 1 and not large and next_position - tail_start == 1:
-            # A new run of small segments starts here, or a full run restarts merged.
+    payload = messages.payload
+    position = next_position
+    if payload != _EMPTY_ARRAY:
+        if len(payload) >= sql.SMALL_SEGMENT_BYTES:
+            next_position = tail_start = next_position + 1
+        elif next_position - tail_start < sql.MAX_SMALL_RUN:
+            next_position += 1
+        else:  # the run of small segments is full: it restarts as one, merged with this
+            batch.flush(conn)  # the run's segments may still be deferred
             parts = [part for (part,) in conn.execute(sql.SELECT_SEGMENTS_FROM, (key, tail_start))]
-            if parts:
-                payload = _merge([*parts, payload])
-                conn.execute(sql.DELETE_SEGMENTS_FROM, (key, tail_start))
-                if len(payload) >= sql.SMALL_SEGMENT_BYTES:
-                    conn.execute(sql.SET_TAIL_START, (next_position, key))
-        conn.execute(sql.APPEND_SEGMENT, (key, next_position - 1, payload))
+            payload = _merge([*parts, payload])
+            conn.execute(sql.DELETE_SEGMENTS_FROM, (key, tail_start))
+            position = tail_start
+            next_position = tail_start + 1
+            if len(payload) >= sql.SMALL_SEGMENT_BYTES:
+                tail_start = next_position
+        batch.write(conn, sql.APPEND_SEGMENT, (key, position, payload))
+    version += 1
+    count += messages.count
+    batch.write(
+        conn,
+        sql.UPDATE_AFTER_APPEND,
+        (count, now, version, batch.next_seq(), next_position, tail_start, key),
+    )
+    if batch.states is not None:
+        batch.states[session_id] = (key, version, created_us, count, next_position, tail_start)
     return SessionRecord(session_id, count, _stamp(created_us, batch), batch.now, version)
 
 
 def delete_session(session_id: SessionId, conn: Connection, batch: Batch) -> None:
-    row = conn.execute(sql.SELECT_WRITE_STATE, (session_id,)).fetchone()
+    row = _write_state(conn, batch, session_id, None)
     if row is not None:
+        _forget(conn, batch, session_id)
         conn.execute(sql.DELETE_SEGMENTS, (row[0],))
         conn.execute(sql.DELETE_SESSION, (row[0],))
 
@@ -234,6 +257,9 @@ def prune_sessions(
         params.append(micros_from_datetime(updated_before))
     if keep_newest is not None:
         params.append(keep_newest)
+    batch.flush(conn)
+    if batch.states is not None:
+        batch.states.clear()  # the deleted sessions are known here by key only
     keys = [key for (key,) in conn.execute(query, params)]
     conn.executemany(sql.DELETE_SEGMENTS, [(key,) for key in keys])
     conn.executemany(sql.DELETE_SESSION, [(key,) for key in keys])

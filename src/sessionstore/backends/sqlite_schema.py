@@ -37,6 +37,7 @@ from __future__ import annotations
 __all__ = [
     "APPEND_SEGMENT",
     "COUNT_SESSIONS",
+    "DATA_VERSION",
     "DELETE_SEGMENTS",
     "DELETE_SEGMENTS_FROM",
     "DELETE_SESSION",
@@ -53,10 +54,8 @@ __all__ = [
     "SELECT_SEGMENTS_FROM",
     "SELECT_WRITE_STATE",
     "SMALL_SEGMENT_BYTES",
-    "SET_TAIL_START",
+    "UPDATE_AFTER_APPEND",
     "UPDATE_AFTER_SAVE",
-    "UPDATE_FOR_APPEND",
-    "UPSERT_FOR_APPEND",
 ]
 
 #: Segments smaller than this are "small" and get merged with their neighbours.
@@ -107,6 +106,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 # -- writes (run on the writer connection inside BEGIN IMMEDIATE) ------------------
 
 MAX_SEQ = "SELECT coalesce(max(seq), 0) FROM sessions"
+#: Changes when another connection committed since this one last looked.
+DATA_VERSION = "PRAGMA data_version"
 SELECT_WRITE_STATE = (
     "SELECT key, version, created_us, message_count, next_position, tail_start "
     "FROM sessions WHERE id = ?"
@@ -119,31 +120,11 @@ UPDATE_AFTER_SAVE = (
     "UPDATE sessions SET message_count = ?, created_us = ?, updated_us = ?, "
     "version = version + 1, seq = ?, next_position = ?, tail_start = ? WHERE key = ?"
 )
-# An append's bookkeeping: ?1 = messages added, ?2 = now, ?3 = seq, ?4: the payload
-# holds messages, ?5: it is large, ?6 = MAX_SMALL_RUN (a small payload after a full
-# run of small segments restarts the run, merged), ?7 = id, ?8 = the expected
-# version. SET expressions read the row as it was; RETURNING gives it as updated,
-# and the payload goes at next_position - 1.
-_APPEND_SET = (
-    "message_count = message_count + ?1, updated_us = ?2, version = version + 1, seq = ?3, "
-    "next_position = CASE WHEN NOT ?4 THEN next_position "
-    "WHEN ?5 OR next_position - tail_start < ?6 THEN next_position + 1 "
-    "ELSE tail_start + 1 END, "
-    "tail_start = CASE WHEN ?5 THEN next_position + 1 ELSE tail_start END"
+#: An append's bookkeeping, its new values computed by the writer from the write state.
+UPDATE_AFTER_APPEND = (
+    "UPDATE sessions SET message_count = ?, updated_us = ?, version = ?, seq = ?, "
+    "next_position = ?, tail_start = ? WHERE key = ?"
 )
-_APPEND_RETURNING = "RETURNING key, version, created_us, message_count, next_position, tail_start"
-#: An append without expected version, creating the session when missing (version 1).
-UPSERT_FOR_APPEND = (
-    "INSERT INTO sessions (id, message_count, created_us, updated_us, version, seq, "
-    "next_position, tail_start) VALUES (?7, ?1, ?2, ?2, 1, ?3, ?4, ?5) "
-    f"ON CONFLICT (id) DO UPDATE SET {_APPEND_SET} {_APPEND_RETURNING}"
-)
-#: An append with ?8 = the expected version: no row when the session is missing or
-#: its version differs (then nothing was written).
-UPDATE_FOR_APPEND = (
-    f"UPDATE sessions SET {_APPEND_SET} WHERE id = ?7 AND version = ?8 {_APPEND_RETURNING}"
-)
-SET_TAIL_START = "UPDATE sessions SET tail_start = ? WHERE key = ?"
 APPEND_SEGMENT = "INSERT INTO segments (session_key, position, payload) VALUES (?, ?, ?)"
 DELETE_SEGMENTS = "DELETE FROM segments WHERE session_key = ?"
 SELECT_SEGMENTS_FROM = (

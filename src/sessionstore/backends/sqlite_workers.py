@@ -22,6 +22,16 @@ batch-mate fails. Every call still fails alone:
 
 A failure thus costs its batch-mates a re-run, never their atomicity.
 
+Appends are cheaper still (see ``sqlite_batch``). The writer keeps each session's
+write state (key, version, positions) as its own commits left it, trusted
+while ``PRAGMA data_version`` shows that no other connection committed and
+dropped on any rollback, so an append usually reads nothing. And the rows a
+call writes may be deferred to one ``executemany`` per statement for the
+whole batch, run before anything in the batch reads what they touch and
+before COMMIT. If running them fails, no one call is to blame: the
+transaction is undone and the whole batch runs again guarded, where nothing
+is deferred, so the culprit fails alone.
+
 Futures resolve only after ``COMMIT`` returned, so a call returns only once
 its data is durable. If the commit fails, every call of the batch fails with
 a BackendError and nothing of the batch is visible.
@@ -37,21 +47,24 @@ import contextlib
 import queue
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any, TypeVar
 
 from sessionstore._errors import BackendError, SessionStoreError
+from sessionstore.backends.sqlite_batch import Batch
 from sessionstore.backends.sqlite_connection import retry_busy, translate_error
-from sessionstore.backends.sqlite_schema import MAX_SEQ
+from sessionstore.backends.sqlite_schema import DATA_VERSION, MAX_SEQ
 
-__all__ = ["Batch", "GroupCommitWriter", "Reader"]
+__all__ = ["GroupCommitWriter", "Reader"]
 
 T = TypeVar("T")
 
 #: How many queued writes at most share one transaction.
 MAX_BATCH = 1024
+#: How many sessions' write states the writer keeps between transactions at most
+#: (oldest first out; an entry is the id and six ints, so a few MB at most).
+MAX_CACHED_STATES = 10_000
 
 
 def _deliver(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
@@ -179,29 +192,6 @@ class Reader(_ConnectionThread):
                 self._settle(request, result, None)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class Batch:
-    """What the calls of one group-commit transaction share: the write sequence and the clock.
-
-    ``now_us``/``now`` is the time the transaction began (the same instant for
-    every call it commits), read once rather than once per call.
-    """
-
-    __slots__ = ("now", "now_us", "seq")
-
-    def __init__(self, seq: int) -> None:
-        self.seq = seq
-        self.now_us = time.time_ns() // 1000
-        self.now = _EPOCH + timedelta(microseconds=self.now_us)
-
-    def next_seq(self) -> int:
-        """The next listing sequence number (monotonic across processes under the lock)."""
-        self.seq += 1
-        return self.seq
-
-
 class GroupCommitWriter(_ConnectionThread):
     """Runs write work ``work(conn, batch)``: all queued calls share one transaction."""
 
@@ -214,6 +204,10 @@ class GroupCommitWriter(_ConnectionThread):
     ) -> None:
         super().__init__(name, path, connect)
         self._busy_timeout = busy_timeout
+        # Session write states as committed by this connection (see Batch.states);
+        # trusted only while PRAGMA data_version says no other connection wrote.
+        self._states: dict[str, Any] = {}
+        self._data_version: int | None = None
 
     def _serve(self, conn: sqlite3.Connection) -> None:
         while True:
@@ -243,18 +237,38 @@ class GroupCommitWriter(_ConnectionThread):
         while pending:
             pending, guarded = self._attempt(conn, pending, guarded=guarded)
 
+    def _begin(self, conn: sqlite3.Connection, *, guarded: bool) -> Batch:
+        """BEGIN IMMEDIATE; the batch, with the state cache unless guarded or stale."""
+        retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), self._busy_timeout)
+        data_version = conn.execute(DATA_VERSION).fetchone()[0]
+        if data_version != self._data_version or guarded:
+            # Another connection committed (or we re-run after a failure): forget.
+            self._states.clear()
+            self._data_version = data_version
+        elif len(self._states) > MAX_CACHED_STATES:
+            for session_id in list(islice(self._states, len(self._states) - MAX_CACHED_STATES)):
+                del self._states[session_id]
+        return Batch(conn.execute(MAX_SEQ).fetchone()[0], None if guarded else self._states)
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        """Undo the transaction; the cached states may hold its writes, so drop them too."""
+        self._states.clear()
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
     def _attempt(
         self, conn: sqlite3.Connection, batch: list[_Request], *, guarded: bool
     ) -> tuple[list[_Request], bool]:
         """Run ``batch`` in one transaction; return the calls to run again, and whether guarded.
 
-        Unguarded, calls run without savepoints. ``guarded``: each call of a
-        batch of several runs in its own SAVEPOINT.
+        Unguarded, calls run without savepoints and may defer writes (see
+        Batch); if running those fails, every call runs again, guarded.
+        ``guarded``: nothing is deferred, and each call of a batch of several
+        runs in its own SAVEPOINT.
         """
         outcomes: list[tuple[_Request, Any, BaseException | None]] = []
         try:
-            retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), self._busy_timeout)
-            shared = Batch(conn.execute(MAX_SEQ).fetchone()[0])
+            shared = self._begin(conn, guarded=guarded)
             if len(batch) == 1:
                 outcomes.append(self._run_alone(conn, shared, batch[0]))
             elif guarded:
@@ -271,21 +285,27 @@ class GroupCommitWriter(_ConnectionThread):
                     try:
                         outcomes.append((request, request.work(conn, shared), None))
                     except Exception as exc:
+                        if shared.flush_failed:  # a deferred write of some call failed
+                            self._rollback(conn)
+                            return batch, True
                         error = self._call_error(exc)
                         if isinstance(exc, SessionStoreError) and conn.total_changes == changes:
                             outcomes.append((request, None, error))  # it wrote nothing
                             continue
                         # It may have written part of itself: undo the transaction.
-                        if conn.in_transaction:
-                            conn.execute("ROLLBACK")
+                        self._rollback(conn)
                         self._settle(request, None, error)
                         return batch[:index] + batch[index + 1 :], True
+                try:
+                    shared.flush(conn)
+                except Exception:
+                    self._rollback(conn)
+                    return batch, True
             if conn.in_transaction:  # not when the only call failed and rolled back
                 conn.execute("COMMIT")
         except Exception as exc:
-            if conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                self._rollback(conn)
             for request in batch:
                 self._settle(request, None, self._batch_error(exc))
             return [], False
@@ -311,11 +331,12 @@ class GroupCommitWriter(_ConnectionThread):
         """Run the only call of a batch: its failure rolls back the transaction."""
         assert request.work is not None
         try:
-            return request, request.work(conn, shared), None
+            result = request.work(conn, shared)
+            shared.flush(conn)
         except Exception as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            self._rollback(conn)
             return request, None, self._call_error(exc)
+        return request, result, None
 
     def _run_guarded(
         self, conn: sqlite3.Connection, shared: Batch, request: _Request
