@@ -51,7 +51,10 @@ __all__ = [
 ]
 
 #: An append merges into the last segment while the result stays within this size.
-MERGE_LIMIT_BYTES = 16_384
+#: Kept under PostgreSQL's TOAST threshold (~2 KiB): a tail segment stored in
+#: line is rewritten cheaply, while one moved out of line costs a new TOAST value
+#: and its WAL on every append (measured: append 1.14x -> 1.06x the raw baseline).
+MERGE_LIMIT_BYTES = 1_800
 
 _MIGRATION_1 = """
 CREATE SEQUENCE {seq};
