@@ -15,6 +15,7 @@ __all__ = [
     "SessionId",
     "SessionRecord",
     "datetime_from_micros",
+    "is_count",
     "micros_from_datetime",
     "record_from_stored",
     "utc_now",
@@ -62,6 +63,11 @@ class SessionRecord:
     version: int
 
 
+def is_count(value: object) -> bool:
+    """Whether ``value`` is an int >= 0 (a bool is not a count)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 @dataclass(frozen=True, slots=True)
 class ListOptions:
     """A window over the listing order: skip ``offset``, take ``limit`` (None = all)."""
@@ -71,13 +77,11 @@ class ListOptions:
     newest_first: bool = False
 
     def __post_init__(self) -> None:
-        if isinstance(self.offset, bool) or not isinstance(self.offset, int) or self.offset < 0:
+        if not is_count(self.offset):
             raise InvalidArgumentError(
                 f"ListOptions.offset must be an int >= 0, got {self.offset!r}"
             )
-        if self.limit is not None and (
-            isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 0
-        ):
+        if self.limit is not None and not is_count(self.limit):
             raise InvalidArgumentError(
                 f"ListOptions.limit must be None or an int >= 0, got {self.limit!r}"
             )
@@ -114,10 +118,7 @@ def record_from_stored(session_id: str, fields: Sequence[Any]) -> SessionRecord:
     Each field may be anything ``int()`` takes: an int, or the bytes a Redis reply holds.
     """
     count, created_us, updated_us, version = fields
-    return SessionRecord(
-        SessionId(session_id),
-        int(count),
-        datetime_from_micros(int(created_us)),
-        datetime_from_micros(int(updated_us)),
-        int(version),
-    )
+    created = datetime_from_micros(int(created_us))
+    # A session written once has equal stamps: share the one datetime.
+    updated = created if updated_us == created_us else datetime_from_micros(int(updated_us))
+    return SessionRecord(SessionId(session_id), int(count), created, updated, int(version))

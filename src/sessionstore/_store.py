@@ -22,19 +22,19 @@ from sessionstore._errors import (
     UnsupportedOperationError,
 )
 from sessionstore._messages import EncodedMessages, Message, MessageInput, encode_messages
-from sessionstore._records import ListOptions, SessionId, SessionRecord, validate_session_id
+from sessionstore._records import (
+    ListOptions,
+    SessionId,
+    SessionRecord,
+    is_count,
+    validate_session_id,
+)
 
 __all__ = ["SessionStore"]
 
 
 def _check_expected_version(expected_version: int | None) -> None:
-    if expected_version is None:
-        return
-    if (
-        isinstance(expected_version, bool)
-        or not isinstance(expected_version, int)
-        or expected_version < 0
-    ):
+    if expected_version is not None and not is_count(expected_version):
         raise InvalidArgumentError(
             f"expected_version must be None or an int >= 0, got {expected_version!r}"
         )
@@ -244,9 +244,7 @@ class SessionStore(ABC):
             raise InvalidArgumentError("prune needs updated_before, keep_newest or both")
         if updated_before is not None:
             _aware("updated_before", updated_before)
-        if keep_newest is not None and (
-            isinstance(keep_newest, bool) or not isinstance(keep_newest, int) or keep_newest < 0
-        ):
+        if keep_newest is not None and not is_count(keep_newest):
             raise InvalidArgumentError(f"keep_newest must be an int >= 0, got {keep_newest!r}")
         await self._ready()
         return await self._prune(updated_before, keep_newest)
