@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["Batch"]
+from sessionstore._records import datetime_from_micros
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+__all__ = ["Batch"]
 
 
 class Batch:
@@ -41,7 +40,7 @@ class Batch:
     def __init__(self, seq: int, states: dict[str, Any] | None) -> None:
         self.seq = seq
         self.now_us = time.time_ns() // 1000
-        self.now = _EPOCH + timedelta(0, 0, self.now_us)
+        self.now = datetime_from_micros(self.now_us)
         self.states = states
         self.deferred: dict[str, list[tuple[Any, ...]]] = {}
         self.flush_failed = False

@@ -27,6 +27,7 @@ from sessionstore._records import (
     SessionRecord,
     datetime_from_micros,
     micros_from_datetime,
+    record_from_stored,
 )
 from sessionstore.backends import sqlite_schema as sql
 from sessionstore.backends.sqlite_batch import Batch
@@ -49,10 +50,7 @@ _EMPTY_ARRAY = b"[]"
 
 
 def _record(row: tuple[Any, ...]) -> SessionRecord:
-    session_id, count, created_us, updated_us, version = row
-    created = datetime_from_micros(created_us)
-    updated = created if updated_us == created_us else datetime_from_micros(updated_us)
-    return SessionRecord(SessionId(session_id), count, created, updated, version)
+    return record_from_stored(row[0], row[1:])
 
 
 def load_messages(session_id: SessionId, conn: Connection) -> list[Message] | None:
