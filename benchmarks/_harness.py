@@ -7,6 +7,7 @@ B...) and reports the median with the min-max range rather than one number.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import platform
@@ -254,3 +255,13 @@ def emit(report: str, output: str | None) -> None:
     if output:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(report + "\n")
+
+
+def argument_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options every benchmark takes: --quick, --sizes, --list-sessions, -o."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--quick", action="store_true", help="few repeats, N up to 1,000")
+    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=None)
+    parser.add_argument("--list-sessions", type=int, default=None)
+    parser.add_argument("-o", "--output", default=None, help="also write the Markdown here")
+    return parser

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from _harness import (
     Stats,
     Target,
+    argument_parser,
     emit,
     format_range,
     format_seconds,
@@ -401,15 +402,11 @@ def _sqlite_version() -> str:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="few repeats, N up to 1,000")
+    parser = argument_parser(__doc__)
     parser.add_argument("--durability", choices=["full", "normal"], default="full")
-    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=None)
-    parser.add_argument("--list-sessions", type=int, default=None)
     parser.add_argument("--only", default="sqlite,postgres,redis")
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"))
-    parser.add_argument("-o", "--output", default=None, help="also write the Markdown here")
     return parser.parse_args(argv)
 
 

@@ -26,6 +26,7 @@ from _harness import (
     Stats,
     Target,
     agent_messages,
+    argument_parser,
     emit,
     format_range,
     format_seconds,
@@ -397,12 +398,8 @@ async def main_async(args: argparse.Namespace) -> str:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="few repeats, N up to 1,000")
-    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=None)
-    parser.add_argument("--list-sessions", type=int, default=None)
+    parser = argument_parser(__doc__)
     parser.add_argument("--dir", default=None, help="where the SQLite files go (default: tmp)")
-    parser.add_argument("-o", "--output", default=None, help="also write the Markdown here")
     return parser.parse_args(argv)
 
 
