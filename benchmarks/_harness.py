@@ -125,21 +125,25 @@ def paired_ratio(numerator: Stats, denominator: Stats) -> float:
 
 
 async def measure_interleaved(
-    sides: Sequence[tuple[str, Operation]], repeats: int, warmup: int = 1
+    sides: Sequence[tuple[str, Operation]], repeats: int, warmup: int = 1, seed: int = 5
 ) -> dict[str, Stats]:
     """Run each side's operation ``repeats`` times, interleaved, after a warmup.
 
-    Every round runs each side once (A B C, then B C A, then C A B...): the
-    rotation gives every side each position equally often, so a side is not
-    always the one that follows an expensive neighbour (a big fsync, a cold cache).
+    Every round runs each side once, in a fresh random order (seeded, so runs
+    repeat): every side lands in every position and after every neighbour, so
+    none always follows the same expensive one (a big fsync, a cold cache). A
+    fixed rotation (A B C, B C A, ...) would not do that: it keeps the cycle,
+    so B would follow A in every round but the ones it opens.
     """
     for _ in range(warmup):
         for _, operation in sides:
             await operation()
     results = {name: Stats() for name, _ in sides}
-    for round_ in range(repeats):
-        shift = round_ % len(sides)
-        for name, operation in [*sides[shift:], *sides[:shift]]:
+    order = list(sides)
+    shuffle = random.Random(seed).shuffle
+    for _ in range(repeats):
+        shuffle(order)
+        for name, operation in order:
             started = time.perf_counter()
             await operation()
             results[name].samples.append(time.perf_counter() - started)

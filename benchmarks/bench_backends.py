@@ -380,7 +380,7 @@ def render(sections: Sequence[Section], targets: Sequence[Target], settings: Set
         f"{package_version('msgspec')}, orjson {package_version('orjson')}, psycopg "
         f"{package_version('psycopg')}, redis {package_version('redis')}; "
         f"SQLite {_sqlite_version()}.",
-        "Repeats per cell (sides interleaved, order rotated each round, 1 warmup): "
+        "Repeats per cell (sides interleaved, order shuffled each round, 1 warmup): "
         f"{repeats}. Times are medians; ratios are medians of the per-repeat ratios. "
         "Messages: ~200-char user/assistant text turns.",
         "",

@@ -4,7 +4,7 @@ Peers, each through its own public API on its own SQLite file, WAL +
 ``synchronous=FULL`` everywhere: the OpenAI Agents SDK's ``SQLiteSession``,
 LangChain's ``SQLChatMessageHistory`` and LangGraph's ``AsyncSqliteSaver``.
 Plus a raw ``sqlite3`` group-commit writer for the concurrent case. Sides are
-interleaved (order rotated each round) and medians reported with min-max. ``--help`` for options.
+interleaved (order shuffled each round) and medians reported with min-max. ``--help`` for options.
 """
 
 from __future__ import annotations
@@ -343,7 +343,7 @@ def render(
         f"Run: {machine_description()}; SQLite {sqlite3.sqlite_version}.",
         f"Packages: {versions}.",
         "Messages: agent traffic, ~200-char user/assistant turns with a tool call + tool result "
-        "in every 10 messages. Repeats per cell (sides interleaved, order rotated each "
+        "in every 10 messages. Repeats per cell (sides interleaved, order shuffled each "
         "round, 1 warmup; times are medians, ratios medians of per-repeat ratios): "
         + ", ".join(f"{k} {v}" for k, v in repeats.items())
         + ".",
