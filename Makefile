@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint typecheck pytest bench bench-peers system-deps clean
+.PHONY: run test lint typecheck pytest bench bench-peers bench-floor system-deps clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ bench: $(VENV)/.dev-installed
 bench-peers: $(VENV)/.dev-installed
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) benchmarks/compare_peers.py
+
+# What a lone durable append costs at best, next to ours and SQLiteSession's.
+bench-floor: $(VENV)/.dev-installed
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	$(PY) benchmarks/append_floor.py --normal
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Literal
 
 from _harness import WorkerThread
 
@@ -86,11 +86,13 @@ class OursAdapter(Adapter):
     package = "sessionstore"
     layout = "our schema; Message structs (msgspec)"
     list_how = "list_paginated(ListOptions(limit=50, newest_first=True))"
+    #: "full" everywhere but in append_floor's informational row.
+    durability: Literal["full", "normal"] = "full"
 
     async def open(self) -> None:
         from sessionstore.backends.sqlite import SQLiteSessionStore
 
-        self.store = SQLiteSessionStore(self.path, durability="full")
+        self.store = SQLiteSessionStore(self.path, durability=self.durability)
         await self.store.open()
 
     async def close(self) -> None:
