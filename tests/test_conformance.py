@@ -15,21 +15,25 @@ class TestConformance(ConformanceSuite):
     """The conformance suite, once per backend in ``conftest.BACKENDS``."""
 
 
-class _StoreWithoutRestore(InMemorySessionStore):
-    """A test double of the capability flag only: the reference store, restore switched off."""
+class _StoreWithoutOptions(InMemorySessionStore):
+    """The reference store with both optional capabilities switched off by their flags.
+
+    Without ``supports_cursor_scan`` the base class pages ``scan`` by offset.
+    """
 
     supports_restore = False
+    supports_cursor_scan = False
 
 
 @asynccontextmanager
-async def _store_without_restore() -> AsyncIterator[InMemorySessionStore]:
-    async with _StoreWithoutRestore() as store:
+async def _store_without_options() -> AsyncIterator[InMemorySessionStore]:
+    async with _StoreWithoutOptions() as store:
         yield store
 
 
-class TestConformanceWithoutRestore(ConformanceSuite):
-    """A store without the optional ``restore`` passes, and must refuse ``restore``."""
+class TestConformanceWithoutOptions(ConformanceSuite):
+    """A store without the optional capabilities passes, and must refuse ``restore``."""
 
     @pytest.fixture
     def store_factory(self) -> StoreFactory:
-        return _store_without_restore
+        return _store_without_options

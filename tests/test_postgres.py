@@ -332,6 +332,29 @@ async def test_concurrent_first_writes_to_one_id_all_land(postgres_url: str) -> 
         assert record is not None and record.version == 24
 
 
+async def test_a_scan_beside_concurrent_transactions_skips_no_session(postgres_url: str) -> None:
+    """seq comes from a sequence, so writes commit out of seq order; the scan still sees all."""
+    async with fresh_store(postgres_url, max_size=8) as store:
+        ids = [f"s{index}" for index in range(120)]
+        await asyncio.gather(*(store.save(session_id, []) for session_id in ids))
+        stop = asyncio.Event()
+
+        async def writer(offset: int) -> None:
+            turn = 0
+            while not stop.is_set():
+                await store.append(ids[(turn * 13 + offset) % len(ids)], [Message.user("busy")])
+                turn += 1
+
+        writers = [asyncio.create_task(writer(offset)) for offset in range(6)]
+        try:
+            for _ in range(3):
+                seen = {str(record.id) async for record in store.scan(page_size=7)}
+                assert seen == set(ids)
+        finally:
+            stop.set()
+            await asyncio.gather(*writers)
+
+
 # -- failures ----------------------------------------------------------------------------
 
 

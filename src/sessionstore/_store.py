@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import ClassVar, Self
@@ -63,12 +63,16 @@ class SessionStore(ABC):
     All methods are coroutines and the store is safe to share between tasks.
     Use it as an async context manager, or call ``close()`` when done.
     Backends implement the ``_``-prefixed abstract hooks; ``_open`` and
-    ``_close`` have no-op defaults. ``restore`` is optional: a backend that
-    implements ``_restore`` sets ``supports_restore = True``.
+    ``_close`` have no-op defaults. Two capabilities are optional: a backend
+    that implements ``_restore`` sets ``supports_restore = True``, and one that
+    implements ``_scan_page`` sets ``supports_cursor_scan = True``.
     """
 
-    #: Whether ``restore`` works on this store (the one optional capability).
+    #: Whether ``restore`` works on this store.
     supports_restore: ClassVar[bool] = False
+    #: Whether ``scan`` pages by a cursor on the listing order (and so skips no
+    #: session while others are written) rather than by offset.
+    supports_cursor_scan: ClassVar[bool] = False
 
     _closed: bool = False
     _opened: bool = False
@@ -220,6 +224,45 @@ class SessionStore(ABC):
         await self._ready()
         return await self._list(options)
 
+    def scan(self, *, page_size: int = 500) -> AsyncIterator[SessionRecord]:
+        """Every session's record in listing order (oldest write first), a page at a time.
+
+        Use ``async for record in store.scan():``; memory stays bounded by
+        ``page_size`` whatever the store's size. With ``supports_cursor_scan``
+        (every built-in backend) pages continue from a cursor, so each costs the
+        same however far the scan has got, and the scan is safe on a store being
+        written: every session that exists from its start to its end is yielded
+        at least once, and one written during the scan may be yielded again,
+        later, with its newer record. A store without the capability pages by
+        offset, where a write during the scan can make it skip a session.
+        """
+        if not is_count(page_size) or page_size == 0:
+            raise InvalidArgumentError(f"page_size must be an int >= 1, got {page_size!r}")
+        self._ensure_not_closed()
+        return self._scan(page_size)
+
+    async def _scan(self, page_size: int) -> AsyncIterator[SessionRecord]:
+        await self._ready()
+        if self.supports_cursor_scan:
+            after = 0
+            while True:
+                self._ensure_not_closed()
+                page = await self._scan_page(after, page_size)
+                for _, record in page:
+                    yield record
+                if len(page) < page_size:
+                    return
+                after = page[-1][0]
+        offset = 0
+        while True:
+            self._ensure_not_closed()
+            records = await self._list(ListOptions(offset=offset, limit=page_size))
+            for record in records:
+                yield record
+            if len(records) < page_size:
+                return
+            offset += len(records)
+
     async def count(self) -> int:
         """How many sessions exist."""
         await self._ready()
@@ -295,6 +338,17 @@ class SessionStore(ABC):
     @abstractmethod
     async def _list(self, options: ListOptions) -> builtins.list[SessionRecord]:
         """Return the window of records ``options`` describes."""
+
+    async def _scan_page(self, after: int, limit: int) -> builtins.list[tuple[int, SessionRecord]]:
+        """Up to ``limit`` records past listing position ``after``, with their positions.
+
+        In listing order. A position is an int >= 1 (so ``after=0`` starts at the
+        beginning) that every write replaces with a larger one. Read in one
+        consistent step. Only called when ``supports_cursor_scan``.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} sets supports_cursor_scan without _scan_page"
+        )
 
     @abstractmethod
     async def _count(self) -> int:

@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
+from itertools import islice, takewhile
 from typing import Self
 
 from sessionstore._errors import ConflictError
@@ -31,6 +31,7 @@ class _Entry:
     created_at: datetime
     updated_at: datetime
     version: int
+    position: int
     record: SessionRecord = field(init=False)
 
     def refresh(self, session_id: SessionId) -> SessionRecord:
@@ -44,11 +45,13 @@ class InMemorySessionStore(SessionStore):
     """Sessions in a dict, gone when the process ends. For tests and as the reference."""
 
     supports_restore = True
+    supports_cursor_scan = True
 
     def __init__(self) -> None:
         # Insertion order of this OrderedDict *is* the listing order: every write
-        # moves its session to the end.
+        # moves its session to the end, and gives it the next position (for scan).
         self._sessions: OrderedDict[SessionId, _Entry] = OrderedDict()
+        self._position = 0
         self._lock = threading.Lock()
 
     @classmethod
@@ -88,9 +91,12 @@ class InMemorySessionStore(SessionStore):
         with self._lock:
             entry = self._sessions.get(session_id)
             self._check(session_id, entry, expected_version)
+            self._position += 1
             if entry is None:
                 first = updated if created is None else created
-                entry = _Entry([messages.payload], messages.count, first, updated, 1)
+                entry = _Entry(
+                    [messages.payload], messages.count, first, updated, 1, self._position
+                )
                 self._sessions[session_id] = entry
             else:
                 if replace:
@@ -103,6 +109,7 @@ class InMemorySessionStore(SessionStore):
                     entry.created_at = created
                 entry.updated_at = updated
                 entry.version += 1
+                entry.position = self._position
                 self._sessions.move_to_end(session_id)
             return entry.refresh(session_id)
 
@@ -141,6 +148,13 @@ class InMemorySessionStore(SessionStore):
             )
             stop = None if options.limit is None else options.offset + options.limit
             return [entry.record for entry in islice(entries, options.offset, stop)]
+
+    async def _scan_page(self, after: int, limit: int) -> list[tuple[int, SessionRecord]]:
+        with self._lock:
+            # Positions ascend in listing order: walk back from the end to the cursor.
+            newest_first = reversed(self._sessions.values())
+            later = list(takewhile(lambda entry: entry.position > after, newest_first))
+            return [(entry.position, entry.record) for entry in islice(reversed(later), limit)]
 
     async def _count(self) -> int:
         return len(self._sessions)

@@ -113,6 +113,7 @@ class PostgresSessionStore(SessionStore):
     """
 
     supports_restore = True
+    supports_cursor_scan = True
 
     def __init__(
         self,
@@ -181,6 +182,7 @@ class PostgresSessionStore(SessionStore):
             "get": q.GET_SQL,
             "list_asc": q.LIST_ASC_SQL,
             "list_desc": q.LIST_DESC_SQL,
+            "scan_after": q.SCAN_AFTER_SQL,
             "count": q.COUNT_SQL,
             "delete": q.DELETE_SQL,
             "prune": q.PRUNE_SQL,
@@ -349,6 +351,16 @@ class PostgresSessionStore(SessionStore):
         query = self._sql["list_desc" if options.newest_first else "list_asc"]
         rows = await self._connections.rows(query, (options.limit, options.offset), "list sessions")
         return [record_from_stored(row[0], row[1:]) for row in rows]
+
+    async def _scan_page(self, after: int, limit: int) -> builtins.list[tuple[int, SessionRecord]]:
+        # seq comes from a sequence, so an in-flight write may commit a smaller seq
+        # than one already read; but a write only ever raises a session's seq and
+        # each row version is visible in exactly one place, so no session that
+        # exists throughout is passed over (one created meanwhile may be).
+        rows = await self._connections.rows(
+            self._sql["scan_after"], (after, limit), "scan sessions"
+        )
+        return [(int(row[0]), record_from_stored(row[1], row[2:])) for row in rows]
 
     async def _count(self) -> int:
         rows = await self._connections.rows(self._sql["count"], (), "count sessions")

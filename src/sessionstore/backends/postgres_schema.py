@@ -39,6 +39,7 @@ __all__ = [
     "GET_SQL",
     "LIST_ASC_SQL",
     "LIST_DESC_SQL",
+    "SCAN_AFTER_SQL",
     "LOAD_SQL",
     "LOCK_SQL",
     "MERGE_LIMIT_BYTES",
@@ -213,6 +214,11 @@ LIST_ASC_SQL = (
 LIST_DESC_SQL = (
     "SELECT id, message_count, created_at, updated_at, version FROM {sessions}"
     " ORDER BY seq DESC LIMIT %s OFFSET %s"
+)
+# A page of scan(): the sessions past a listing position, with their positions.
+SCAN_AFTER_SQL = (
+    "SELECT seq, id, message_count, created_at, updated_at, version FROM {sessions}"
+    " WHERE seq > %s ORDER BY seq ASC LIMIT %s"
 )
 COUNT_SQL = "SELECT count(*) FROM {sessions}"
 DELETE_SQL = "DELETE FROM {sessions} WHERE id = %s"

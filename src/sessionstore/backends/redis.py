@@ -53,6 +53,7 @@ from sessionstore.backends.redis_scripts import (
     DELETE_SCRIPT,
     LIST_SCRIPT,
     PRUNE_SCRIPT,
+    SCAN_SCRIPT,
     WRITE_SCRIPT,
 )
 
@@ -117,6 +118,11 @@ if _IMPORT_ERROR is None:
                 raise
 
 
+def _record_at(flat: list[Any], start: int) -> SessionRecord:
+    """The record whose id is at ``flat[start]``, its four stored fields after it."""
+    return record_from_stored(SessionId(flat[start].decode("utf-8")), flat[start + 1 : start + 5])
+
+
 def _require_redis() -> None:
     if _IMPORT_ERROR is not None:
         raise MissingDependencyError(
@@ -144,6 +150,7 @@ class RedisSessionStore(SessionStore):
     """
 
     supports_restore = True
+    supports_cursor_scan = True
 
     def __init__(
         self,
@@ -207,6 +214,7 @@ class RedisSessionStore(SessionStore):
         self._seq_key = f"{key_prefix}seq"
         self._write_script: AsyncScript = client.register_script(WRITE_SCRIPT)
         self._list_script: AsyncScript = client.register_script(LIST_SCRIPT)
+        self._scan_script: AsyncScript = client.register_script(SCAN_SCRIPT)
         self._delete_script: AsyncScript = client.register_script(DELETE_SCRIPT)
         self._prune_script: AsyncScript = client.register_script(PRUNE_SCRIPT)
 
@@ -370,11 +378,16 @@ class RedisSessionStore(SessionStore):
             lambda: self._list_script(keys=[self._order_key], args=args),
             retry=True,
         )
-        records = []
-        for start in range(0, len(flat), 5):
-            session_id = SessionId(flat[start].decode("utf-8"))
-            records.append(record_from_stored(session_id, flat[start + 1 : start + 5]))
-        return records
+        return [_record_at(flat, start) for start in range(0, len(flat), 5)]
+
+    async def _scan_page(self, after: int, limit: int) -> list[tuple[int, SessionRecord]]:
+        args: list[str | int] = [after, limit, self._prefix]
+        flat: list[Any] = await self._call(
+            "scan",
+            lambda: self._scan_script(keys=[self._order_key], args=args),
+            retry=True,
+        )
+        return [(int(flat[start]), _record_at(flat, start + 1)) for start in range(0, len(flat), 6)]
 
     async def _count(self) -> int:
         count: int = await self._call(

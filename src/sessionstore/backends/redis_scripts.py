@@ -22,7 +22,7 @@ in a double.
 
 from __future__ import annotations
 
-__all__ = ["DELETE_SCRIPT", "LIST_SCRIPT", "PRUNE_SCRIPT", "WRITE_SCRIPT"]
+__all__ = ["DELETE_SCRIPT", "LIST_SCRIPT", "PRUNE_SCRIPT", "SCAN_SCRIPT", "WRITE_SCRIPT"]
 
 # Shared helpers, prepended to scripts that derive keys from session ids.
 _HELPERS = """
@@ -109,11 +109,31 @@ redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
 return {'ok', version, count, created, ARGV[5]}
 """
 
+# Appends a session's metadata to the flat reply ``out``, with its score first when
+# given; skips a session whose hash is gone.
+_RECORDS = """
+local function add_record(out, prefix, id, score)
+  local meta = redis.call('HMGET', prefix .. 'm:' .. hex(id),
+    'message_count', 'created_us', 'updated_us', 'version')
+  if meta[4] then
+    if score then
+      out[#out + 1] = tonumber(score)
+    end
+    out[#out + 1] = id
+    out[#out + 1] = meta[1]
+    out[#out + 1] = meta[2]
+    out[#out + 1] = meta[3]
+    out[#out + 1] = meta[4]
+  end
+end
+"""
+
 #: A page of the listing with each session's metadata, in one consistent step.
 #: KEYS: order. ARGV: start, stop, "1" for newest first, key prefix.
 #: Returns a flat array: id, message_count, created_us, updated_us, version, id, ...
 LIST_SCRIPT = (
     _HELPERS
+    + _RECORDS
     + """
 local ids
 if ARGV[3] == '1' then
@@ -123,15 +143,25 @@ else
 end
 local out = {}
 for _, id in ipairs(ids) do
-  local meta = redis.call('HMGET', ARGV[4] .. 'm:' .. hex(id),
-    'message_count', 'created_us', 'updated_us', 'version')
-  if meta[4] then
-    out[#out + 1] = id
-    out[#out + 1] = meta[1]
-    out[#out + 1] = meta[2]
-    out[#out + 1] = meta[3]
-    out[#out + 1] = meta[4]
-  end
+  add_record(out, ARGV[4], id, nil)
+end
+return out
+"""
+)
+
+#: A page of scan(): the sessions whose write sequence is past a cursor, in order.
+#: KEYS: order. ARGV: cursor (exclusive), limit, key prefix.
+#: Returns a flat array: sequence (an integer), id, message_count, created_us,
+#: updated_us, version, sequence, id, ...
+SCAN_SCRIPT = (
+    _HELPERS
+    + _RECORDS
+    + """
+local found = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf',
+  'WITHSCORES', 'LIMIT', 0, ARGV[2])
+local out = {}
+for i = 1, #found, 2 do
+  add_record(out, ARGV[3], found[i], found[i + 1])
 end
 return out
 """

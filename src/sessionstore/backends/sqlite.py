@@ -58,6 +58,7 @@ from sessionstore.backends.sqlite_operations import (
     load_messages,
     prune_sessions,
     save_messages,
+    scan_records,
 )
 from sessionstore.backends.sqlite_workers import GroupCommitWriter, Reader
 
@@ -79,6 +80,7 @@ class SQLiteSessionStore(SessionStore):
     """
 
     supports_restore = True
+    supports_cursor_scan = True
 
     def __init__(
         self,
@@ -229,6 +231,9 @@ class SQLiteSessionStore(SessionStore):
 
     async def _list(self, options: ListOptions) -> list[SessionRecord]:
         return await self._read(partial(list_records, options))
+
+    async def _scan_page(self, after: int, limit: int) -> list[tuple[int, SessionRecord]]:
+        return await self._read(partial(scan_records, after, limit))
 
     async def _count(self) -> int:
         return await self._read(count_sessions)

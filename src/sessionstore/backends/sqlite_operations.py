@@ -41,6 +41,7 @@ __all__ = [
     "load_messages",
     "prune_sessions",
     "save_messages",
+    "scan_records",
 ]
 
 _EMPTY_ARRAY = b"[]"
@@ -69,6 +70,11 @@ def list_records(options: ListOptions, conn: Connection) -> list[SessionRecord]:
     query = sql.LIST_DESCENDING if options.newest_first else sql.LIST_ASCENDING
     limit = -1 if options.limit is None else options.limit
     return [_record(row) for row in conn.execute(query, (limit, options.offset))]
+
+
+def scan_records(after: int, limit: int, conn: Connection) -> list[tuple[int, SessionRecord]]:
+    rows = conn.execute(sql.SCAN_AFTER, (after, limit))
+    return [(row[0], _record(row[1:])) for row in rows]
 
 
 def count_sessions(conn: Connection) -> int:

@@ -49,6 +49,7 @@ __all__ = [
     "MAX_SMALL_RUN",
     "MIGRATIONS",
     "PRUNE_SELECT_KEYS",
+    "SCAN_AFTER",
     "SCHEMA_VERSION",
     "SELECT_RECORD",
     "SELECT_SEGMENTS_FROM",
@@ -161,5 +162,10 @@ LIST_ASCENDING = (
 LIST_DESCENDING = (
     "SELECT id, message_count, created_us, updated_us, version FROM sessions "
     "ORDER BY seq DESC LIMIT ? OFFSET ?"
+)
+#: A page of ``scan``: the sessions past a listing position, with their positions.
+SCAN_AFTER = (
+    "SELECT seq, id, message_count, created_us, updated_us, version FROM sessions "
+    "WHERE seq > ? ORDER BY seq LIMIT ?"
 )
 COUNT_SESSIONS = "SELECT count(*) FROM sessions"

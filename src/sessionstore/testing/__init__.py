@@ -28,19 +28,24 @@ than once; each entry must yield an empty store.
 
 ``test_random_operations_match_the_model`` is a hypothesis state machine that
 runs random saves, appends (with matching and mismatching
-``expected_version``), deletes, loads, listings, counts and prunes against
+``expected_version``), deletes, loads, listings, scans, counts and prunes against
 the store and an independent pure-Python model. It runs 20 examples of 30
 steps by default so server backends stay quick; raise them with the
 environment variables ``SESSIONSTORE_CONFORMANCE_EXAMPLES`` and
 ``SESSIONSTORE_CONFORMANCE_STEPS``.
 
-Every part of the contract is required but one: ``restore`` (``save`` with
-given ``created_at``/``updated_at``, used to move sessions between stores) is
-an optional capability. A store declares it with ``supports_restore = True``
-and then must pass the restore tests; a store without it must raise
-``UnsupportedOperationError`` from ``restore``, and the restore tests are
-skipped. The suite reads only that flag and never looks at which backend it
-is testing.
+Every part of the contract is required but two optional capabilities, each
+declared by a flag that the suite reads (it never looks at which backend it
+is testing):
+
+- ``restore`` (``save`` with given ``created_at``/``updated_at``, used to
+  move sessions between stores): a store with ``supports_restore = True``
+  must pass the restore tests; one without must raise
+  ``UnsupportedOperationError`` from ``restore``.
+- ``scan`` by cursor: every store's ``scan`` must yield the listing; one with
+  ``supports_cursor_scan = True`` (it implements ``_scan_page``) must also
+  skip no session while others are written during the scan. Without it,
+  ``scan`` pages by offset and those tests are skipped.
 """
 
 from __future__ import annotations

@@ -250,6 +250,13 @@ class SessionStoreMachine(RuleBasedStateMachine):
         records = self._run(self.store.list_paginated(options))
         self._check_listing(records, ordered[offset:stop], newest_first)
 
+    @rule(page_size=st.integers(1, 4))
+    def scan(self, page_size: int) -> None:
+        async def collect() -> list[SessionRecord]:
+            return [record async for record in self.store.scan(page_size=page_size)]
+
+        self._check_listing(self._run(collect()), self.model.ordered_ids())
+
     @rule()
     def count(self) -> None:
         assert self._run(self.store.count()) == len(self.model.sessions)
