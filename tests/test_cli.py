@@ -6,6 +6,7 @@ End-to-end runs of the installed console script live in ``test_cli_roundtrip.py`
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sqlite3
 import subprocess
@@ -23,7 +24,12 @@ from sessionstore._records import SessionRecord, utc_now
 from sessionstore.cli.app import app
 from sessionstore.cli.demo import DEMO_SESSIONS
 from sessionstore.cli.maintenance import parse_duration
-from sessionstore.cli.transfer import copy_sessions
+from sessionstore.cli.transfer import (
+    copy_sessions,
+    export_line,
+    iter_sessions,
+    validate_import,
+)
 
 RUNNER = CliRunner()
 
@@ -364,6 +370,60 @@ def test_import_missing_file_is_one_line(url: str, tmp_path: Path) -> None:
 
 
 # -- copy -----------------------------------------------------------------------------
+
+
+def test_export_of_a_store_in_use_has_every_session_once(url: str) -> None:
+    """Sessions rewritten ahead of and behind the export's page are neither lost nor repeated."""
+    ids = [f"s{i}" for i in range(40)]
+    seed(url, {session_id: [{"role": "user", "content": session_id}] for session_id in ids})
+
+    async def work() -> list[bytes]:
+        lines: list[bytes] = []
+        async with open_store(url) as store:
+            async for record, messages in iter_sessions(store, page_size=4):
+                lines.append(export_line(record, messages))
+                if record.id not in ids:
+                    continue  # created during the export
+                index = ids.index(record.id)
+                # Ahead: moves an unread session behind the end. Behind: brings a read one back.
+                await store.append(ids[(index + 5) % len(ids)], [Message.user("ahead")])
+                await store.save(ids[index // 2], [Message.assistant("behind")])
+                await store.append(f"new-{index}", [Message.user("created meanwhile")])
+        return lines
+
+    lines = asyncio.run(work())
+    exported = [json.loads(line)["id"] for line in lines]
+    assert set(ids) <= set(exported)
+    assert len(exported) == len(set(exported))
+    problems, count, sessions = validate_import(io.BytesIO(b"".join(lines)))
+    assert (problems, count, sessions) == ([], 0, len(exported))
+
+
+def test_copy_of_a_store_in_use_copies_every_session(url: str, tmp_path: Path) -> None:
+    ids = [f"s{i}" for i in range(60)]
+    seed(url, {session_id: [{"role": "user", "content": session_id}] for session_id in ids})
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+
+    async def work() -> int:
+        async with open_store(url) as source, open_store(target) as into:
+            stop = asyncio.Event()
+
+            async def writer() -> None:  # rewrites sessions all through the copy
+                turn = 0
+                while not stop.is_set():
+                    await source.append(ids[(turn * 7) % len(ids)], [Message.user("busy")])
+                    turn += 1
+
+            busy = asyncio.create_task(writer())
+            try:
+                return await copy_sessions(source, into, page_size=5)
+            finally:
+                stop.set()
+                await busy
+
+    copied = asyncio.run(work())
+    assert copied == len(ids)
+    assert set(contents(target)) == set(ids)
 
 
 def test_copy_is_complete_and_safe_to_rerun(url: str, tmp_path: Path) -> None:

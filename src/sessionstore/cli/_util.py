@@ -7,12 +7,15 @@ be used (and tested) without the command-line extra.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
 from sessionstore._errors import InvalidArgumentError
+from sessionstore._records import SessionId, SessionRecord
+from sessionstore._store import SessionStore
 from sessionstore._urls import redact_url as _redact_url
 from sessionstore._urls import scrub_secrets, url_passwords
 
@@ -24,9 +27,10 @@ __all__ = [
     "redact_secrets",
     "redact_url",
     "safe_text",
+    "scan_once",
 ]
 
-#: Sessions read per ``list_paginated`` call when streaming a whole store.
+#: Sessions read per page when streaming a whole store.
 PAGE_SIZE = 500
 
 _ENCODER = msgspec.json.Encoder()
@@ -38,6 +42,22 @@ class UnknownSessionError(InvalidArgumentError):
     def __init__(self, session_id: str) -> None:
         super().__init__(f"no session with id {safe_text(session_id, quote=True)}")
         self.session_id = session_id
+
+
+async def scan_once(
+    store: SessionStore, page_size: int = PAGE_SIZE
+) -> AsyncIterator[SessionRecord]:
+    """Every session's record, once, in listing order: ``store.scan`` without its repeats.
+
+    A session that exists throughout is never skipped (on every built-in
+    backend). One written during the scan after it was read is not yielded
+    again, so it appears with the state it had when read. Holds the ids seen.
+    """
+    seen: set[SessionId] = set()
+    async for record in store.scan(page_size=page_size):
+        if record.id not in seen:
+            seen.add(record.id)
+            yield record
 
 
 def format_timestamp(moment: datetime) -> str:

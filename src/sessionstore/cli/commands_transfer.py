@@ -85,10 +85,10 @@ def export_command(
     """Export sessions as JSON Lines: {"id", "created_at", "updated_at", "messages"} per line.
 
     Timestamps are ISO-8601 UTC with microseconds. Without ids every session is
-    streamed page by page in listing order (oldest write first) with constant
-    memory. Paging is by offset, so the export is a consistent snapshot only
-    when nothing writes to the store meanwhile. With -o the file appears only
-    once the export is complete.
+    streamed once, page by page in listing order (oldest write first). Safe
+    while the store is in use: no session that exists throughout the export is
+    missed, and one written meanwhile is in it with the state it had when read.
+    With -o the file appears only once the export is complete.
     """
     store_url = url_from(url)
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sessionstore._errors import CorruptSessionError, InvalidArgumentError
 from sessionstore._records import ListOptions, SessionId, SessionRecord
 from sessionstore._store import SessionStore
-from sessionstore.cli._util import PAGE_SIZE
+from sessionstore.cli._util import PAGE_SIZE, scan_once
 
 __all__ = ["Finding", "count_prunable", "diagnose", "parse_duration"]
 
@@ -83,19 +83,14 @@ async def diagnose(
     Reads only: nothing is ever modified.
     """
     checked = 0
-    offset = 0
-    while True:
-        page = await store.list_paginated(ListOptions(offset=offset, limit=page_size))
-        for record in page:
-            problem = await _check(store, record)
-            checked += 1
-            if problem is not None:
-                on_finding(Finding(record.id, problem))
-            if on_checked is not None:
-                on_checked(record)
-        if len(page) < page_size:
-            return checked
-        offset += len(page)
+    async for record in scan_once(store, page_size):
+        problem = await _check(store, record)
+        checked += 1
+        if problem is not None:
+            on_finding(Finding(record.id, problem))
+        if on_checked is not None:
+            on_checked(record)
+    return checked
 
 
 async def count_prunable(

@@ -1,7 +1,7 @@
 """Export, import and copy: moving whole sessions between stores and JSON Lines files.
 
 Everything streams page by page (or line by line) so memory stays bounded by
-one session, not by the size of the store or the file. Only the public
+one session (plus the ids seen), not by the size of the store or the file. Only the public
 ``SessionStore`` API is used, so every backend works the same way.
 
 The JSON Lines format, one session per line::
@@ -29,7 +29,7 @@ import msgspec
 
 from sessionstore._errors import ConflictError, InvalidArgumentError, SessionStoreError
 from sessionstore._messages import Message, encode_messages
-from sessionstore._records import ListOptions, SessionId, SessionRecord, validate_session_id
+from sessionstore._records import SessionId, SessionRecord, validate_session_id
 from sessionstore._store import SessionStore
 from sessionstore.cli._util import (
     PAGE_SIZE,
@@ -38,6 +38,7 @@ from sessionstore.cli._util import (
     format_timestamp,
     json_type_name,
     safe_text,
+    scan_once,
 )
 
 __all__ = [
@@ -76,10 +77,11 @@ async def iter_sessions(
 ) -> AsyncIterator[tuple[SessionRecord, list[Message]]]:
     """Yield ``(record, transcript)`` for ``ids`` (all must exist) or for every session.
 
-    Without ids the store is read page by page in listing order (oldest write
-    first). Paging is by offset, so on a store that is being written meanwhile
-    a session can be skipped or seen twice: the result is a consistent snapshot
-    only on a quiet store. A session deleted between listing and loading is skipped.
+    Without ids every session is read once, page by page in listing order
+    (oldest write first), with ``scan_once``: safe on a store being written,
+    where no session that exists throughout is skipped and one written
+    meanwhile may come with its earlier state. A session deleted between
+    listing and loading is skipped.
     """
     if ids is not None:
         wanted = _unique(ids)
@@ -94,16 +96,10 @@ async def iter_sessions(
             if messages is not None:
                 yield record, messages
         return
-    offset = 0
-    while True:
-        page = await store.list_paginated(ListOptions(offset=offset, limit=page_size))
-        for record in page:
-            messages = await store.load(record.id)
-            if messages is not None:
-                yield record, messages
-        if len(page) < page_size:
-            return
-        offset += len(page)
+    async for record in scan_once(store, page_size):
+        messages = await store.load(record.id)
+        if messages is not None:
+            yield record, messages
 
 
 def export_line(record: SessionRecord, messages: list[Message]) -> bytes:
