@@ -258,6 +258,24 @@ async def test_password_never_shown(
     assert password not in caplog.text
 
 
+async def test_an_unreachable_server_is_reported_with_the_reason(
+    postgres_server: PostgresServer,
+) -> None:
+    closed_port = urlsplit(postgres_server.url)._replace(netloc="someone@127.0.0.1:1").geturl()
+    store = PostgresSessionStore(closed_port, timeout=0.5)
+    with pytest.raises(StoreUnavailableError) as caught:
+        await store.count()
+    await store.close()
+    message = str(caught.value)
+    assert "within 0.5s" in message and "port=1" in message
+    assert "refused" in message.lower(), message  # why, not only that it timed out
+    missing = urlsplit(postgres_server.url)._replace(path="/no_such_database").geturl()
+    store = PostgresSessionStore(missing, timeout=0.5)
+    with pytest.raises(StoreUnavailableError, match=r"no_such_database.*does not exist"):
+        await store.count()
+    await store.close()
+
+
 def test_a_malformed_connection_string_error_hides_the_password() -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         PostgresSessionStore("host=x password=hunter2secret bogus")

@@ -15,6 +15,7 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -133,11 +134,29 @@ class PostgresConnections:
             await self.abandon()
             raise StoreUnavailableError(
                 f"cannot open the store: no PostgreSQL connection within "
-                f"{self._timeout}s ({self.where})"
+                f"{self._timeout}s ({self.where}){await self._why_unreachable()}"
             ) from exc
         except BaseException:
             await self.abandon()
             raise
+
+    async def _why_unreachable(self) -> str:
+        """``": <reason>"`` from one direct connection attempt, or "" if it now succeeds.
+
+        The pool only reports that it timed out; the driver says why (refused,
+        no such host, wrong password, no such database).
+        """
+        seconds = max(2, min(5, round(self._timeout)))  # libpq's minimum is 2 s
+        try:
+            conn = await asyncio.wait_for(
+                psycopg.AsyncConnection.connect(self._conninfo, connect_timeout=seconds),
+                timeout=seconds + 1,
+            )
+        except (psycopg.Error, TimeoutError) as exc:
+            reason = self.scrub(str(exc)).strip() or type(exc).__name__
+            return f": {reason}"
+        await conn.close()
+        return ""
 
     async def abandon(self) -> None:
         """After a failed open: drop and close the pool if it is ours, keep one given."""
