@@ -404,6 +404,33 @@ async def test_the_store_survives_a_server_restart(postgres_server: PostgresServ
         assert await store.count() == 1
 
 
+async def test_a_checked_pool_passed_in_writes_right_after_a_server_restart(
+    postgres_server: PostgresServer,
+) -> None:
+    """What the docstring advises for a pool of your own: check=check_connection."""
+    prefix = unique_prefix()
+    pool = AsyncConnectionPool(
+        postgres_server.url,
+        min_size=2,
+        max_size=2,
+        kwargs={"autocommit": True},
+        check=AsyncConnectionPool.check_connection,
+        open=False,
+    )
+    await pool.open(wait=True)
+    try:
+        async with PostgresSessionStore(pool=pool, table_prefix=prefix) as store:
+            await store.save("a", [Message.user("before")])
+            postgres_server.restart()
+            # The first write after the restart lands: no dead idle connection is used.
+            record = await store.append("a", [Message.user("after restart")])
+            assert record.version == 2
+            assert await store.load("a") == [Message.user("before"), Message.user("after restart")]
+    finally:
+        await pool.close()
+        await drop_prefix(postgres_server.url, prefix)
+
+
 async def test_concurrent_callers_queue_for_a_small_pool_instead_of_failing(
     postgres_url: str,
 ) -> None:

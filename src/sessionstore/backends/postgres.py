@@ -102,10 +102,13 @@ class PostgresSessionStore(SessionStore):
     Give a libpq connection string (``postgresql://user:pass@host:port/db?sslmode=...``
     or ``"host=... dbname=..."``; every libpq parameter passes through) or a ready
     ``psycopg_pool.AsyncConnectionPool`` as ``pool``. The store closes only what it
-    created: a pool passed in must already be open and is left open by ``close()``.
-    Autocommit connections are fastest; a pool of non-autocommit connections works
-    too. ``min_size``/``max_size`` size the pool the store creates, and ``timeout``
-    is how many seconds a call waits for a connection before StoreUnavailableError.
+    created: a pool passed in must already be open and is left open by ``close()``;
+    give it ``check=AsyncConnectionPool.check_connection`` so that, after a server
+    restart, a dead idle connection is replaced before a write uses it (the pools
+    the store creates check their idle connections themselves). Autocommit
+    connections are fastest; a pool of non-autocommit connections works too.
+    ``min_size``/``max_size`` size the pool the store creates, and ``timeout`` is
+    how many seconds a call waits for a connection before StoreUnavailableError.
 
     The schema (created if missing) and tables are migrated on open under an
     advisory lock, so many processes may open the same store at once. Several
