@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from plugins.writers import busy_writers
 from sessionstore import InMemorySessionStore, InvalidArgumentError, Message, open_store
 from sessionstore._records import SessionRecord, utc_now
 from sessionstore.cli.app import app
@@ -405,21 +406,12 @@ def test_copy_of_a_store_in_use_copies_every_session(url: str, tmp_path: Path) -
     target = f"sqlite:///{tmp_path / 'copy.db'}"
 
     async def work() -> int:
-        async with open_store(url) as source, open_store(target) as into:
-            stop = asyncio.Event()
-
-            async def writer() -> None:  # rewrites sessions all through the copy
-                turn = 0
-                while not stop.is_set():
-                    await source.append(ids[(turn * 7) % len(ids)], [Message.user("busy")])
-                    turn += 1
-
-            busy = asyncio.create_task(writer())
-            try:
-                return await copy_sessions(source, into, page_size=5)
-            finally:
-                stop.set()
-                await busy
+        async with (
+            open_store(url) as source,
+            open_store(target) as into,
+            busy_writers(source, ids, tasks=1, step=7),  # writing all through the copy
+        ):
+            return await copy_sessions(source, into, page_size=5)
 
     copied = asyncio.run(work())
     assert copied == len(ids)

@@ -16,6 +16,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from plugins.postgres import PostgresServer, drop_prefix, unique_prefix
+from plugins.writers import busy_writers
 from sessionstore import (
     CorruptSessionError,
     InvalidArgumentError,
@@ -355,22 +356,10 @@ async def test_a_scan_beside_concurrent_transactions_skips_no_session(postgres_u
     async with fresh_store(postgres_url, max_size=8) as store:
         ids = [f"s{index}" for index in range(120)]
         await asyncio.gather(*(store.save(session_id, []) for session_id in ids))
-        stop = asyncio.Event()
-
-        async def writer(offset: int) -> None:
-            turn = 0
-            while not stop.is_set():
-                await store.append(ids[(turn * 13 + offset) % len(ids)], [Message.user("busy")])
-                turn += 1
-
-        writers = [asyncio.create_task(writer(offset)) for offset in range(6)]
-        try:
+        async with busy_writers(store, ids, tasks=6, step=13):
             for _ in range(3):
                 seen = {str(record.id) async for record in store.scan(page_size=7)}
                 assert seen == set(ids)
-        finally:
-            stop.set()
-            await asyncio.gather(*writers)
 
 
 # -- failures ----------------------------------------------------------------------------

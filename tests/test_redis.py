@@ -6,16 +6,20 @@ import asyncio
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import redis.asyncio
 
 from plugins.redis import RedisServer, delete_prefix, unique_prefix
+from plugins.writers import busy_writers
 from sessionstore import (
     BackendError,
     CorruptSessionError,
     InvalidArgumentError,
+    ListOptions,
     Message,
     RedisSessionStore,
     StoreClosedError,
@@ -25,7 +29,7 @@ from sessionstore import (
 from sessionstore._records import utc_now
 from sessionstore.backends import redis as redis_backend
 from sessionstore.testing import HOSTILE_IDS as SHARED_HOSTILE_IDS
-from sessionstore.testing import StoreFactory
+from sessionstore.testing import ConformanceSuite, StoreFactory
 
 #: The suite's hostile ids, plus key separators, hash tags, glob characters and
 #: names that collide with the store's own keys if ids were not encoded.
@@ -424,3 +428,64 @@ async def test_pool_size_options_and_validation(redis_server: RedisServer) -> No
         RedisSessionStore(redis_server.url, pool_timeout=0)
     with pytest.raises(InvalidArgumentError, match="max_connections"):
         RedisSessionStore(f"{redis_server.url}?max_connections=many")
+
+
+# -- listing windows read in chunks ------------------------------------------------------
+
+
+def _chunked_factory(redis_server: RedisServer, chunk: int) -> StoreFactory:
+    @asynccontextmanager
+    async def factory() -> AsyncIterator[RedisSessionStore]:
+        prefix = unique_prefix()
+        try:
+            async with RedisSessionStore(redis_server.url, key_prefix=prefix) as store:
+                store.list_chunk = chunk
+                yield store
+        finally:
+            await delete_prefix(redis_server.url, prefix)
+
+    return factory
+
+
+class TestConformanceWithTinyListChunks(ConformanceSuite):
+    """The whole contract again, with every listing window over 2 sessions read in chunks."""
+
+    @pytest.fixture
+    def store_factory(self, redis_server: RedisServer) -> StoreFactory:
+        return _chunked_factory(redis_server, 2)
+
+
+async def test_a_large_listing_is_read_in_bounded_chunks(redis_server: RedisServer) -> None:
+    async with _chunked_factory(redis_server, 25)() as store:
+        assert isinstance(store, RedisSessionStore)
+        ids = [f"s{index:03}" for index in range(230)]
+        for session_id in ids:  # one after another: the listing order is the ids' order
+            await store.save(session_id, [])
+        await store.append("s007", [Message.user("again")])
+        expected = [*(i for i in ids if i != "s007"), "s007"]
+        calls: Counter[str] = Counter()
+        call = store._call
+
+        async def counted(operation: str, *args: Any, **kwargs: Any) -> Any:
+            calls[operation] += 1
+            return await call(operation, *args, **kwargs)
+
+        store._call = counted  # type: ignore[method-assign,assignment]
+        assert [str(r.id) for r in await store.list()] == expected
+        assert calls["list"] + calls["scan"] == 10  # 230 sessions in chunks of 25
+        newest = await store.list_paginated(ListOptions(offset=3, limit=40, newest_first=True))
+        assert [str(r.id) for r in newest] == expected[::-1][3:43]
+        oldest = await store.list_paginated(ListOptions(offset=200, limit=None))
+        assert [str(r.id) for r in oldest] == expected[200:]
+
+
+async def test_a_chunked_listing_beside_writers_has_each_session_once(
+    redis_server: RedisServer,
+) -> None:
+    async with _chunked_factory(redis_server, 20)() as store:
+        ids = [f"s{index}" for index in range(300)]
+        await asyncio.gather(*(store.save(session_id, []) for session_id in ids))
+        async with busy_writers(store, ids):
+            for _ in range(3):
+                listed = [str(record.id) for record in await store.list()]
+                assert sorted(listed) == sorted(ids)  # every session, each once

@@ -85,6 +85,9 @@ SMALL_SEGMENT_BYTES = 16 * 1024
 MERGE_RUN = 32
 #: Sessions deleted per prune script call, so retention never blocks the server long.
 PRUNE_BATCH = 500
+#: The most sessions one listing script reads: Redis serves no one else while a
+#: script runs (about 6 µs per session), so a larger window is read in chunks.
+LIST_CHUNK = 5000
 #: Connections a store made from a URL opens at most; further callers queue for one.
 DEFAULT_MAX_CONNECTIONS = 50
 
@@ -118,9 +121,15 @@ if _IMPORT_ERROR is None:
                 raise
 
 
-def _record_at(flat: list[Any], start: int) -> SessionRecord:
-    """The record whose id is at ``flat[start]``, its four stored fields after it."""
-    return record_from_stored(SessionId(flat[start].decode("utf-8")), flat[start + 1 : start + 5])
+def _sequenced_records(flat: list[Any]) -> list[tuple[int, SessionRecord]]:
+    """(sequence, record) pairs from a listing script's flat reply of six fields each."""
+    pairs = []
+    for start in range(0, len(flat), 6):
+        session_id = SessionId(flat[start + 1].decode("utf-8"))
+        pairs.append(
+            (int(flat[start]), record_from_stored(session_id, flat[start + 2 : start + 6]))
+        )
+    return pairs
 
 
 def _require_redis() -> None:
@@ -146,11 +155,17 @@ class RedisSessionStore(SessionStore):
     for a free one and raise ``StoreUnavailableError`` after ``pool_timeout`` seconds.
     A client you pass in keeps its own pool and limits. Redis Cluster is not supported:
     the scripts derive keys from session ids, so all of a store's keys must live on one
-    server.
+    server. A script holds the server while it runs, so no listing call reads more
+    than ``list_chunk`` (5,000) sessions in one: a larger window, such as ``list()``
+    of a big store, is read in chunks, continuing from the last write sequence read.
+    Such a window is not one instant's snapshot: a session written meanwhile appears
+    once, at its later place. ``scan()`` walks a large store with bounded memory.
     """
 
     supports_restore = True
     supports_cursor_scan = True
+    #: Listing windows larger than this are read in chunks of this many sessions.
+    list_chunk: int = LIST_CHUNK
 
     def __init__(
         self,
@@ -371,14 +386,59 @@ class RedisSessionStore(SessionStore):
     async def _list(self, options: ListOptions) -> list[SessionRecord]:
         if options.limit == 0:
             return []
-        stop = -1 if options.limit is None else options.offset + options.limit - 1
-        args = [options.offset, stop, "1" if options.newest_first else "0", self._prefix]
-        flat: list[bytes] = await self._call(
+        if options.limit is not None and options.limit <= self.list_chunk:
+            stop = options.offset + options.limit - 1
+            page = await self._list_ranks(options.offset, stop, options.newest_first)
+            return [record for _, record in page]
+        return await self._list_in_chunks(options)
+
+    async def _list_ranks(
+        self, start: int, stop: int, newest_first: bool
+    ) -> list[tuple[int, SessionRecord]]:
+        """The sessions at ranks ``start..stop`` of the listing, with their sequences, at once."""
+        args = [start, stop, "1" if newest_first else "0", self._prefix]
+        flat: list[Any] = await self._call(
             "list",
             lambda: self._list_script(keys=[self._order_key], args=args),
             retry=True,
         )
-        return [_record_at(flat, start) for start in range(0, len(flat), 5)]
+        return _sequenced_records(flat)
+
+    async def _list_in_chunks(self, options: ListOptions) -> list[SessionRecord]:
+        """A window of more than ``list_chunk`` sessions, read oldest first a chunk at a time.
+
+        The first chunk is found by rank, the next ones continue past the last
+        sequence read, so no session is passed over; a session written meanwhile
+        and met again keeps only its later place. A newest-first window is read
+        from the rank where it starts counting back from the newest.
+        """
+        chunk = self.list_chunk
+        if options.newest_first:
+            wanted = None if options.limit is None else options.offset + options.limit
+            total: int = await self._call(
+                "list", lambda: self._client.zcard(self._order_key), retry=True
+            )
+            start = 0 if wanted is None else max(0, total - wanted)
+        else:
+            start = options.offset
+        # Oldest first, a full window ends the reading early; newest first, only the end does.
+        enough = None if options.newest_first else options.limit
+        found: dict[SessionId, SessionRecord] = {}
+        page = await self._list_ranks(start, start + chunk - 1, False)
+        while True:
+            for _, record in page:
+                found.pop(record.id, None)
+                found[record.id] = record
+            if len(page) < chunk:
+                break
+            if enough is not None and len(found) >= enough:
+                break
+            page = await self._scan_page(page[-1][0], chunk)
+        records = list(found.values())
+        if options.newest_first:
+            records.reverse()
+            del records[: options.offset]
+        return records if options.limit is None else records[: options.limit]
 
     async def _scan_page(self, after: int, limit: int) -> list[tuple[int, SessionRecord]]:
         args: list[str | int] = [after, limit, self._prefix]
@@ -387,7 +447,7 @@ class RedisSessionStore(SessionStore):
             lambda: self._scan_script(keys=[self._order_key], args=args),
             retry=True,
         )
-        return [(int(flat[start]), _record_at(flat, start + 1)) for start in range(0, len(flat), 6)]
+        return _sequenced_records(flat)
 
     async def _count(self) -> int:
         count: int = await self._call(

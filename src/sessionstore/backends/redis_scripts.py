@@ -109,16 +109,14 @@ redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
 return {'ok', version, count, created, ARGV[5]}
 """
 
-# Appends a session's metadata to the flat reply ``out``, with its score first when
-# given; skips a session whose hash is gone.
+# Appends a session's sequence and metadata to the flat reply ``out``; skips a
+# session whose hash is gone.
 _RECORDS = """
 local function add_record(out, prefix, id, score)
   local meta = redis.call('HMGET', prefix .. 'm:' .. hex(id),
     'message_count', 'created_us', 'updated_us', 'version')
   if meta[4] then
-    if score then
-      out[#out + 1] = tonumber(score)
-    end
+    out[#out + 1] = tonumber(score)
     out[#out + 1] = id
     out[#out + 1] = meta[1]
     out[#out + 1] = meta[2]
@@ -128,31 +126,30 @@ local function add_record(out, prefix, id, score)
 end
 """
 
-#: A page of the listing with each session's metadata, in one consistent step.
+#: A page of the listing by rank, with each session's sequence and metadata, in one step.
 #: KEYS: order. ARGV: start, stop, "1" for newest first, key prefix.
-#: Returns a flat array: id, message_count, created_us, updated_us, version, id, ...
+#: Returns a flat array: sequence (an integer), id, message_count, created_us,
+#: updated_us, version, sequence, id, ...
 LIST_SCRIPT = (
     _HELPERS
     + _RECORDS
     + """
-local ids
+local found
 if ARGV[3] == '1' then
-  ids = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2], 'REV')
+  found = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2], 'REV', 'WITHSCORES')
 else
-  ids = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2])
+  found = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2], 'WITHSCORES')
 end
 local out = {}
-for _, id in ipairs(ids) do
-  add_record(out, ARGV[4], id, nil)
+for i = 1, #found, 2 do
+  add_record(out, ARGV[4], found[i], found[i + 1])
 end
 return out
 """
 )
 
 #: A page of scan(): the sessions whose write sequence is past a cursor, in order.
-#: KEYS: order. ARGV: cursor (exclusive), limit, key prefix.
-#: Returns a flat array: sequence (an integer), id, message_count, created_us,
-#: updated_us, version, sequence, id, ...
+#: KEYS: order. ARGV: cursor (exclusive), limit, key prefix. Returns what LIST_SCRIPT does.
 SCAN_SCRIPT = (
     _HELPERS
     + _RECORDS
