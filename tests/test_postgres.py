@@ -270,11 +270,33 @@ async def test_an_unreachable_server_is_reported_with_the_reason(
     message = str(caught.value)
     assert "within 0.5s" in message and "port=1" in message
     assert "refused" in message.lower(), message  # why, not only that it timed out
+
+
+async def test_a_server_that_refuses_for_good_fails_the_open_without_waiting(
+    postgres_server: PostgresServer,
+) -> None:
+    """No such database or role: no retry helps, so the open does not wait out its timeout.
+
+    (The test server trusts every role, so a wrong password cannot be shown here.)
+    """
+    password = f"Secr3t-{uuid.uuid4().hex}"
+    unknown_role = (
+        urlsplit(postgres_server.url)
+        ._replace(
+            netloc=f"nobody_{uuid.uuid4().hex[:8]}:{password}@127.0.0.1:{postgres_server.port}"
+        )
+        .geturl()
+    )
     missing = urlsplit(postgres_server.url)._replace(path="/no_such_database").geturl()
-    store = PostgresSessionStore(missing, timeout=0.5)
-    with pytest.raises(StoreUnavailableError, match=r"no_such_database.*does not exist"):
-        await store.count()
-    await store.close()
+    for url, reason in ((missing, "does not exist"), (unknown_role, "role")):
+        # A timeout this long would fail the test's own time limit if the open waited it out.
+        store = PostgresSessionStore(url, timeout=600)
+        with pytest.raises(StoreUnavailableError) as caught:
+            await store.count()
+        await store.close()
+        message = str(caught.value)
+        assert reason in message and "within" not in message, message
+        assert password not in message
 
 
 def test_a_malformed_connection_string_error_hides_the_password() -> None:

@@ -16,6 +16,7 @@ Why it looks like this:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -44,6 +45,15 @@ _T = TypeVar("_T")
 
 _PASSWORD_IN_CONNINFO = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 _SHOWN_PARAMETERS = ("host", "hostaddr", "port", "dbname", "user")
+#: After this many seconds without a connection, opening asks the driver why.
+_PROBE_AFTER = 0.5
+#: How the server words a refusal that no retry fixes: a wrong password, an unknown role
+#: or database, no pg_hba.conf entry. libpq gives no SQLSTATE for a failed connection, so
+#: the message it is; a message in another language counts as transient (the open waits).
+_REFUSALS = re.compile(
+    r"FATAL:\s+(password authentication failed|role .* does not exist|"
+    r"database .* does not exist|no pg_hba\.conf entry)"
+)
 
 
 async def _check_idle_connection(conn: AsyncConnection[Any]) -> None:
@@ -128,20 +138,41 @@ class PostgresConnections:
             )
         if not self._owns_pool:
             return
+        opening = asyncio.ensure_future(
+            self._pool.open(wait=self._min_size > 0, timeout=self._timeout)
+        )
         try:
-            await self._pool.open(wait=self._min_size > 0, timeout=self._timeout)
+            # Not connected soon: ask the driver why. A server that refuses us for
+            # good (bad password, no such database) fails the open now; one that is
+            # not up yet gets the whole timeout, as a starting server needs.
+            done, _ = await asyncio.wait({opening}, timeout=min(_PROBE_AFTER, self._timeout))
+            if not done:
+                refusal = await self._probe()
+                if refusal is not None and _REFUSALS.search(str(refusal)):
+                    raise StoreUnavailableError(
+                        f"cannot open the store ({self.where}): {self.scrub(str(refusal)).strip()}"
+                    ) from refusal
+            await opening
         except PoolTimeout as exc:
             await self.abandon()
+            failure = await self._probe()
+            reason = "" if failure is None else f": {self._reason(failure)}"
             raise StoreUnavailableError(
                 f"cannot open the store: no PostgreSQL connection within "
-                f"{self._timeout}s ({self.where}){await self._why_unreachable()}"
+                f"{self._timeout}s ({self.where}){reason}"
             ) from exc
         except BaseException:
+            opening.cancel()
+            with contextlib.suppress(BaseException):
+                await opening
             await self.abandon()
             raise
 
-    async def _why_unreachable(self) -> str:
-        """``": <reason>"`` from one direct connection attempt, or "" if it now succeeds.
+    def _reason(self, failure: BaseException) -> str:
+        return self.scrub(str(failure)).strip() or type(failure).__name__
+
+    async def _probe(self) -> BaseException | None:
+        """One direct connection attempt: the driver's error, or None if it connects.
 
         The pool only reports that it timed out; the driver says why (refused,
         no such host, wrong password, no such database).
@@ -153,10 +184,9 @@ class PostgresConnections:
                 timeout=seconds + 1,
             )
         except (psycopg.Error, TimeoutError) as exc:
-            reason = self.scrub(str(exc)).strip() or type(exc).__name__
-            return f": {reason}"
+            return exc
         await conn.close()
-        return ""
+        return None
 
     async def abandon(self) -> None:
         """After a failed open: drop and close the pool if it is ours, keep one given."""
