@@ -141,21 +141,23 @@ class PostgresConnections:
         opening = asyncio.ensure_future(
             self._pool.open(wait=self._min_size > 0, timeout=self._timeout)
         )
+        failure: BaseException | None = None
         try:
             # Not connected soon: ask the driver why. A server that refuses us for
             # good (bad password, no such database) fails the open now; one that is
             # not up yet gets the whole timeout, as a starting server needs.
             done, _ = await asyncio.wait({opening}, timeout=min(_PROBE_AFTER, self._timeout))
             if not done:
-                refusal = await self._probe()
-                if refusal is not None and _REFUSALS.search(str(refusal)):
+                failure = await self._probe()
+                if failure is not None and _REFUSALS.search(str(failure)):
                     raise StoreUnavailableError(
-                        f"cannot open the store ({self.where}): {self.scrub(str(refusal)).strip()}"
-                    ) from refusal
+                        f"cannot open the store ({self.where}): {self._reason(failure)}"
+                    ) from failure
             await opening
         except PoolTimeout as exc:
             await self.abandon()
-            failure = await self._probe()
+            if failure is None:  # the early attempt connected, or there was none
+                failure = await self._probe()
             reason = "" if failure is None else f": {self._reason(failure)}"
             raise StoreUnavailableError(
                 f"cannot open the store: no PostgreSQL connection within "
