@@ -22,6 +22,8 @@ from typer.testing import CliRunner, Result
 from plugins.writers import busy_writers
 from sessionstore import InMemorySessionStore, InvalidArgumentError, Message, open_store
 from sessionstore._records import SessionRecord, utc_now
+from sessionstore.cli._seen import SeenIds
+from sessionstore.cli._util import scan_once
 from sessionstore.cli.app import app
 from sessionstore.cli.demo import DEMO_SESSIONS
 from sessionstore.cli.maintenance import parse_duration
@@ -398,6 +400,44 @@ def test_export_of_a_store_in_use_has_every_session_once(url: str) -> None:
     assert len(exported) == len(set(exported))
     problems, count, sessions = validate_import(io.BytesIO(b"".join(lines)))
     assert (problems, count, sessions) == ([], 0, len(exported))
+
+
+@pytest.mark.parametrize("in_memory", [0, 3, 1000])
+def test_seen_ids_remember_the_first_number_in_memory_and_on_disk(in_memory: int) -> None:
+    ids = [f"s{i}" for i in range(20)] + ["é", " spaced ", "x" * 1024]
+    with SeenIds(in_memory) as seen:
+        for number, session_id in enumerate(ids):
+            assert seen.setdefault(session_id, number) == number
+        assert seen.on_disk == (in_memory < len(ids))
+        for number, session_id in enumerate(ids):
+            assert seen.setdefault(session_id, 100 + number) == number  # the first one stays
+        assert len(seen) == len(ids)
+    assert not seen.on_disk  # closed: the temporary database is gone
+
+
+def test_export_and_import_check_keep_working_past_the_in_memory_ids(url: str) -> None:
+    """With 2 ids in memory, the rest on disk: each session once, duplicates still found."""
+    ids = [f"s{i}" for i in range(12)]
+    seed(url, {session_id: [] for session_id in ids})
+
+    async def work() -> list[str]:
+        found: list[str] = []
+        async with open_store(url) as store:
+            async for record in scan_once(store, 3, in_memory=2):
+                found.append(record.id)
+                if len(found) == 4:  # read ones come around again, at the end
+                    for session_id in found:
+                        await store.append(session_id, [Message.user("again")])
+        return found
+
+    assert sorted(asyncio.run(work())) == sorted(ids)
+    lines = jsonl([session_line(session_id) for session_id in [*ids, "s3", "s11"]])
+    problems, count, sessions = validate_import(io.BytesIO(lines.encode()), in_memory=2)
+    assert (count, sessions) == (2, 12)
+    assert [str(p) for p in problems] == [
+        "line 13: duplicate id 's3' (first on line 4)",
+        "line 14: duplicate id 's11' (first on line 12)",
+    ]
 
 
 def test_copy_of_a_store_in_use_copies_every_session(url: str, tmp_path: Path) -> None:

@@ -14,10 +14,11 @@ from typing import Any
 import msgspec
 
 from sessionstore._errors import InvalidArgumentError
-from sessionstore._records import SessionId, SessionRecord
+from sessionstore._records import SessionRecord
 from sessionstore._store import SessionStore
 from sessionstore._urls import redact_url as _redact_url
 from sessionstore._urls import scrub_secrets, url_passwords
+from sessionstore.cli._seen import IN_MEMORY, SeenIds
 
 __all__ = [
     "PAGE_SIZE",
@@ -45,19 +46,20 @@ class UnknownSessionError(InvalidArgumentError):
 
 
 async def scan_once(
-    store: SessionStore, page_size: int = PAGE_SIZE
+    store: SessionStore, page_size: int = PAGE_SIZE, *, in_memory: int = IN_MEMORY
 ) -> AsyncIterator[SessionRecord]:
     """Every session's record, once, in listing order: ``store.scan`` without its repeats.
 
     A session that exists throughout is never skipped (on every built-in
     backend). One written during the scan after it was read is not yielded
-    again, so it appears with the state it had when read. Holds the ids seen.
+    again, so it appears with the state it had when read. The ids seen are
+    kept in memory up to ``in_memory`` of them, then in a temporary database.
     """
-    seen: set[SessionId] = set()
-    async for record in store.scan(page_size=page_size):
-        if record.id not in seen:
-            seen.add(record.id)
-            yield record
+    with SeenIds(in_memory) as seen:
+        async for record in store.scan(page_size=page_size):
+            number = len(seen)
+            if seen.setdefault(record.id, number) == number:  # not met before
+                yield record
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -1,7 +1,8 @@
 """Export, import and copy: moving whole sessions between stores and JSON Lines files.
 
 Everything streams page by page (or line by line) so memory stays bounded by
-one session (plus the ids seen), not by the size of the store or the file. Only the public
+one session, not by the size of the store or the file (the ids already met
+move to a temporary database past 100,000 of them; see ``_seen``). Only the public
 ``SessionStore`` API is used, so every backend works the same way.
 
 The JSON Lines format, one session per line::
@@ -31,6 +32,7 @@ from sessionstore._errors import ConflictError, InvalidArgumentError, SessionSto
 from sessionstore._messages import Message, encode_messages
 from sessionstore._records import SessionId, SessionRecord, validate_session_id
 from sessionstore._store import SessionStore
+from sessionstore.cli._seen import IN_MEMORY, SeenIds
 from sessionstore.cli._util import (
     PAGE_SIZE,
     UnknownSessionError,
@@ -255,29 +257,32 @@ def _parse_timestamp(name: str, value: Any) -> datetime:
     return moment
 
 
-def validate_import(stream: IO[bytes]) -> tuple[list[LineProblem], int, int]:
+def validate_import(
+    stream: IO[bytes], *, in_memory: int = IN_MEMORY
+) -> tuple[list[LineProblem], int, int]:
     """Check every line of ``stream``; return (first problems, number of problems, sessions).
 
-    Duplicate ids within the file are problems. Holds only the ids, never the messages.
+    Duplicate ids within the file are problems. Holds only the ids, never the messages
+    (past ``in_memory`` ids, in a temporary database).
     """
     problems: list[LineProblem] = []
     problem_count = 0
-    first_line: dict[SessionId, int] = {}
-    for number, line in _lines(stream):
-        try:
-            session_id = parse_line(line).session_id
-        except SessionStoreError as exc:
-            problem = LineProblem(number, str(exc))
-        else:
-            earlier = first_line.setdefault(session_id, number)
-            if earlier == number:
-                continue
-            shown = safe_text(session_id, quote=True)
-            problem = LineProblem(number, f"duplicate id {shown} (first on line {earlier})")
-        problem_count += 1
-        if len(problems) < _MAX_REPORTED:
-            problems.append(problem)
-    return problems, problem_count, len(first_line)
+    with SeenIds(in_memory) as first_line:
+        for number, line in _lines(stream):
+            try:
+                session_id = parse_line(line).session_id
+            except SessionStoreError as exc:
+                problem = LineProblem(number, str(exc))
+            else:
+                earlier = first_line.setdefault(session_id, number)
+                if earlier == number:
+                    continue
+                shown = safe_text(session_id, quote=True)
+                problem = LineProblem(number, f"duplicate id {shown} (first on line {earlier})")
+            problem_count += 1
+            if len(problems) < _MAX_REPORTED:
+                problems.append(problem)
+        return problems, problem_count, len(first_line)
 
 
 async def _existing(store: SessionStore, stream: IO[bytes]) -> tuple[list[LineProblem], int]:
