@@ -1,4 +1,4 @@
-"""Small helpers shared by the commands: timestamps, safe display of ids, secret redaction.
+"""Helpers shared by the commands: walking a store once, timestamps, safe ids, redaction.
 
 Nothing here imports typer or rich, so the transfer and maintenance logic can
 be used (and tested) without the command-line extra.
