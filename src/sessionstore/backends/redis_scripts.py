@@ -109,20 +109,24 @@ redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
 return {'ok', version, count, created, ARGV[5]}
 """
 
-# Appends a session's sequence and metadata to the flat reply ``out``; skips a
-# session whose hash is gone.
+# The listing scripts' reply from a WITHSCORES range (id, score, id, score...): each
+# session's sequence and metadata, flat; a session whose hash is gone is skipped.
 _RECORDS = """
-local function add_record(out, prefix, id, score)
-  local meta = redis.call('HMGET', prefix .. 'm:' .. hex(id),
-    'message_count', 'created_us', 'updated_us', 'version')
-  if meta[4] then
-    out[#out + 1] = tonumber(score)
-    out[#out + 1] = id
-    out[#out + 1] = meta[1]
-    out[#out + 1] = meta[2]
-    out[#out + 1] = meta[3]
-    out[#out + 1] = meta[4]
+local function records(prefix, found)
+  local out = {}
+  for i = 1, #found, 2 do
+    local meta = redis.call('HMGET', prefix .. 'm:' .. hex(found[i]),
+      'message_count', 'created_us', 'updated_us', 'version')
+    if meta[4] then
+      out[#out + 1] = tonumber(found[i + 1])
+      out[#out + 1] = found[i]
+      out[#out + 1] = meta[1]
+      out[#out + 1] = meta[2]
+      out[#out + 1] = meta[3]
+      out[#out + 1] = meta[4]
+    end
   end
+  return out
 end
 """
 
@@ -140,11 +144,7 @@ if ARGV[3] == '1' then
 else
   found = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2], 'WITHSCORES')
 end
-local out = {}
-for i = 1, #found, 2 do
-  add_record(out, ARGV[4], found[i], found[i + 1])
-end
-return out
+return records(ARGV[4], found)
 """
 )
 
@@ -156,11 +156,7 @@ SCAN_SCRIPT = (
     + """
 local found = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf',
   'WITHSCORES', 'LIMIT', 0, ARGV[2])
-local out = {}
-for i = 1, #found, 2 do
-  add_record(out, ARGV[3], found[i], found[i + 1])
-end
-return out
+return records(ARGV[3], found)
 """
 )
 
