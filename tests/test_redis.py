@@ -6,14 +6,13 @@ import asyncio
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import redis.asyncio
 
-from plugins.redis import RedisServer, delete_prefix, unique_prefix
+from plugins.redis import RedisServer, delete_prefix, redis_factory, unique_prefix
 from plugins.writers import busy_writers
 from sessionstore import (
     BackendError,
@@ -433,30 +432,16 @@ async def test_pool_size_options_and_validation(redis_server: RedisServer) -> No
 # -- listing windows read in chunks ------------------------------------------------------
 
 
-def _chunked_factory(redis_server: RedisServer, chunk: int) -> StoreFactory:
-    @asynccontextmanager
-    async def factory() -> AsyncIterator[RedisSessionStore]:
-        prefix = unique_prefix()
-        try:
-            async with RedisSessionStore(redis_server.url, key_prefix=prefix) as store:
-                store.list_chunk = chunk
-                yield store
-        finally:
-            await delete_prefix(redis_server.url, prefix)
-
-    return factory
-
-
 class TestConformanceWithTinyListChunks(ConformanceSuite):
     """The whole contract again, with every listing window over 2 sessions read in chunks."""
 
     @pytest.fixture
     def store_factory(self, redis_server: RedisServer) -> StoreFactory:
-        return _chunked_factory(redis_server, 2)
+        return redis_factory(redis_server, list_chunk=2)
 
 
 async def test_a_large_listing_is_read_in_bounded_chunks(redis_server: RedisServer) -> None:
-    async with _chunked_factory(redis_server, 25)() as store:
+    async with redis_factory(redis_server, list_chunk=25)() as store:
         assert isinstance(store, RedisSessionStore)
         ids = [f"s{index:03}" for index in range(230)]
         for session_id in ids:  # one after another: the listing order is the ids' order
@@ -482,7 +467,7 @@ async def test_a_large_listing_is_read_in_bounded_chunks(redis_server: RedisServ
 async def test_a_chunked_listing_beside_writers_has_each_session_once(
     redis_server: RedisServer,
 ) -> None:
-    async with _chunked_factory(redis_server, 20)() as store:
+    async with redis_factory(redis_server, list_chunk=20)() as store:
         ids = [f"s{index}" for index in range(300)]
         await asyncio.gather(*(store.save(session_id, []) for session_id in ids))
         async with busy_writers(store, ids):

@@ -140,17 +140,27 @@ def unique_prefix() -> str:
     return f"sessionstore-test:{uuid.uuid4().hex}:"
 
 
-@pytest.fixture
-def redis_store_factory(redis_server: RedisServer) -> StoreFactory:
-    """Fresh, empty Redis stores, each under its own key prefix on the shared server."""
+def redis_factory(server: RedisServer, *, list_chunk: int | None = None) -> StoreFactory:
+    """Fresh, empty Redis stores on ``server``, each under its own key prefix.
+
+    ``list_chunk``: read listing windows in chunks this small (the store's default if None).
+    """
 
     @asynccontextmanager
     async def _redis_store() -> AsyncIterator[RedisSessionStore]:
         prefix = unique_prefix()
         try:
-            async with RedisSessionStore(redis_server.url, key_prefix=prefix) as store:
+            async with RedisSessionStore(server.url, key_prefix=prefix) as store:
+                if list_chunk is not None:
+                    store.list_chunk = list_chunk
                 yield store
         finally:
-            await delete_prefix(redis_server.url, prefix)
+            await delete_prefix(server.url, prefix)
 
     return _redis_store
+
+
+@pytest.fixture
+def redis_store_factory(redis_server: RedisServer) -> StoreFactory:
+    """Fresh, empty Redis stores, each under its own key prefix on the shared server."""
+    return redis_factory(redis_server)
