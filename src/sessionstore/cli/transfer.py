@@ -85,23 +85,23 @@ async def iter_sessions(
     meanwhile may come with its earlier state. A session deleted between
     listing and loading is skipped.
     """
-    if ids is not None:
-        wanted = _unique(ids)
-        records: list[SessionRecord] = []
-        for sid in wanted:
-            record = await store.get(sid)
-            if record is None:
-                raise UnknownSessionError(sid)
-            records.append(record)
-        for record in records:
-            messages = await store.load(record.id)
-            if messages is not None:
-                yield record, messages
-        return
-    async for record in scan_once(store, page_size):
+    records = scan_once(store, page_size) if ids is None else _named(store, ids)
+    async for record in records:
         messages = await store.load(record.id)
         if messages is not None:
             yield record, messages
+
+
+async def _named(store: SessionStore, ids: Sequence[str]) -> AsyncIterator[SessionRecord]:
+    """The records of ``ids`` (each once, in the given order), once all are known to exist."""
+    records: list[SessionRecord] = []
+    for sid in _unique(ids):
+        record = await store.get(sid)
+        if record is None:
+            raise UnknownSessionError(sid)
+        records.append(record)
+    for record in records:
+        yield record
 
 
 def export_line(record: SessionRecord, messages: list[Message]) -> bytes:
