@@ -15,7 +15,7 @@ import sqlite3
 from types import TracebackType
 from typing import Self
 
-__all__ = ["SeenIds"]
+__all__ = ["IN_MEMORY", "SeenIds"]
 
 #: Ids kept in a Python dict before they move to the temporary database (~14 MB).
 IN_MEMORY = 100_000
