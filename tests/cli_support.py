@@ -1,0 +1,77 @@
+"""What the tests of the ``sessionstore`` command share: running it, filling and reading stores.
+
+The command's tests are split by feature (``test_cli_sessions``, ``test_cli_export``,
+``test_cli_import``, ``test_cli_copy``, ``test_cli_maintenance``); end-to-end runs of the
+installed console script live in ``test_cli_roundtrip``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from typer.testing import CliRunner, Result
+
+from sessionstore import Message, open_store
+from sessionstore._records import SessionRecord
+from sessionstore.cli.app import app
+
+__all__ = ["contents", "invoke", "jsonl", "records", "seed", "session_line", "stamps"]
+
+RUNNER = CliRunner()
+
+
+def invoke(*args: str, input: str | bytes | None = None) -> Result:
+    """Run the command in process; unexpected exceptions propagate to the test."""
+    result = RUNNER.invoke(app, list(args), input=input, catch_exceptions=False)
+    return result
+
+
+def seed(url: str, sessions: dict[str, list[Any]]) -> None:
+    async def work() -> None:
+        async with open_store(url) as store:
+            for session_id, messages in sessions.items():
+                await store.save(session_id, messages)
+
+    asyncio.run(work())
+
+
+def contents(url: str) -> dict[str, list[Message]]:
+    """Every session of the store at ``url``, in listing order."""
+
+    async def work() -> dict[str, list[Message]]:
+        async with open_store(url) as store:
+            result: dict[str, list[Message]] = {}
+            for record in await store.list():
+                messages = await store.load(record.id)
+                assert messages is not None
+                result[record.id] = messages
+            return result
+
+    return asyncio.run(work())
+
+
+def records(url: str) -> list[SessionRecord]:
+    """Every record of the store at ``url``, in listing order."""
+
+    async def work() -> list[SessionRecord]:
+        async with open_store(url) as store:
+            return await store.list()
+
+    return asyncio.run(work())
+
+
+def stamps(url: str) -> list[tuple[str, int, datetime, datetime]]:
+    """(id, message_count, created_at, updated_at) of every session, in listing order."""
+    return [(r.id, r.message_count, r.created_at, r.updated_at) for r in records(url)]
+
+
+def jsonl(rows: Sequence[Any]) -> str:
+    return "".join(json.dumps(row) + "\n" for row in rows)
+
+
+def session_line(session_id: str, text: str = "hi") -> dict[str, Any]:
+    return {"id": session_id, "messages": [{"role": "user", "content": text}]}
