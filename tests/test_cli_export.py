@@ -11,14 +11,11 @@ import pytest
 
 from cli_support import invoke, jsonl, seed, session_line
 from sessionstore import Message, open_store
-from sessionstore.cli._seen import SeenIds
-from sessionstore.cli._util import scan_once
 from sessionstore.cli.demo import DEMO_SESSIONS
-from sessionstore.cli.transfer import (
-    export_line,
-    iter_sessions,
-    validate_import,
-)
+from sessionstore.cli.importing import validate_import
+from sessionstore.cli.reading import iter_sessions, scan_once
+from sessionstore.cli.seen_ids import SeenIds
+from sessionstore.cli.transfer import export_line
 
 
 @pytest.fixture

@@ -3,6 +3,20 @@
 The command needs the ``cli`` extra (typer and rich). This module imports
 neither, so ``import sessionstore.cli`` always works and ``main()`` can say
 which ``pip install`` fixes a missing extra instead of failing with a traceback.
+
+Typer code and logic live apart:
+
+- ``app``: the typer application; it only registers the commands.
+- ``commands/``: the typer code, one module per group of commands (``sessions``,
+  ``transfer``, ``maintenance``), each command thin: parse options, call the
+  logic, render.
+- The logic, which imports no typer and works through the public
+  ``SessionStore`` API only, so every backend behaves alike: ``reading``
+  (every session once, or the named ones), ``transfer`` (export lines, copy),
+  ``importing`` (an import file read and checked once, then written),
+  ``maintenance`` (doctor, prune, delete), ``seen_ids`` (the ids already met,
+  in bounded memory), ``text`` (terminal-safe text, timestamps, JSON),
+  ``render`` (rich tables and transcripts) and ``demo`` (the sample sessions).
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DEMO_SESSIONS"]
+from sessionstore._store import SessionStore
+
+__all__ = ["DEMO_SESSIONS", "write_demo"]
 
 # A 1x1 transparent PNG: enough to show how ``show`` renders images.
 _TINY_PNG = (
@@ -87,3 +89,12 @@ DEMO_SESSIONS: dict[str, list[dict[str, Any]]] = {
         },
     ],
 }
+
+
+async def write_demo(store: SessionStore) -> list[tuple[str, int]]:
+    """Save every demo session into ``store``, replacing any of the same id; return (id, count)s."""
+    written: list[tuple[str, int]] = []
+    for session_id, messages in DEMO_SESSIONS.items():
+        record = await store.save(session_id, messages)
+        written.append((session_id, record.message_count))
+    return written

@@ -1,18 +1,21 @@
-"""Read-only health checks (``doctor``) and retention helpers (``prune``) over the public API."""
+"""Upkeep over the public API: health checks (``doctor``), retention (``prune``), deleting by id.
+
+``doctor`` and ``prune --dry-run`` only read; nothing here imports typer.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sessionstore._errors import CorruptSessionError, InvalidArgumentError
 from sessionstore._records import ListOptions, SessionId, SessionRecord
 from sessionstore._store import SessionStore
-from sessionstore.cli._util import PAGE_SIZE, scan_once
+from sessionstore.cli.reading import PAGE_SIZE, scan_once
 
-__all__ = ["Finding", "count_prunable", "diagnose", "parse_duration"]
+__all__ = ["Finding", "count_prunable", "delete_sessions", "diagnose", "parse_duration"]
 
 _DURATION = re.compile(r"(\d+)([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
@@ -119,3 +122,14 @@ async def count_prunable(
             break
         offset += len(page)
     return doomed
+
+
+async def delete_sessions(store: SessionStore, session_ids: Sequence[SessionId]) -> list[SessionId]:
+    """Delete each of ``session_ids`` that exists; return the ones that did not (not an error)."""
+    missing: list[SessionId] = []
+    for session_id in session_ids:
+        if await store.get(session_id) is None:
+            missing.append(session_id)
+            continue
+        await store.delete(session_id)
+    return missing

@@ -26,7 +26,7 @@ from sessionstore._messages import (
     ToolUseBlock,
 )
 from sessionstore._records import SessionRecord
-from sessionstore.cli._util import format_timestamp, safe_text
+from sessionstore.cli.text import format_timestamp, safe_text
 
 __all__ = ["ROLE_STYLES", "decoded_size", "record_to_json", "render_records", "render_transcript"]
 

@@ -1,4 +1,4 @@
-"""The ``export``, ``import`` and ``copy`` commands: thin typer wrappers around ``transfer``."""
+"""The ``export``, ``import`` and ``copy`` commands, over ``transfer`` and ``importing``."""
 
 from __future__ import annotations
 
@@ -8,32 +8,24 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sessionstore._open import open_store
-from sessionstore._records import SessionRecord
-from sessionstore.cli._runner import (
+from sessionstore._urls import redact_url
+from sessionstore.cli.commands._common import (
     UrlOption,
     binary_stdout,
-    err_console,
     fail,
+    progress_bar,
     run,
     url_from,
     usage_error,
 )
-from sessionstore.cli._util import redact_url
-from sessionstore.cli.transfer import (
-    ImportSummary,
-    copy_sessions,
-    export_line,
-    import_sessions,
-    iter_sessions,
-    spool,
-    validate_import,
-)
+from sessionstore.cli.importing import ImportSummary, import_sessions, spool, validate_import
+from sessionstore.cli.reading import iter_sessions
+from sessionstore.cli.transfer import copy_sessions, export_line
 
 __all__ = ["ConflictPolicy", "copy_command", "export_command", "import_command"]
 
@@ -212,26 +204,15 @@ def copy_command(
     if to == source_url:
         usage_error("the target is the source store", param_hint="'--to'")
     selected = _split_ids(ids, id_)
-    console = err_console()
 
     async def work() -> int:
         async with open_store(source_url) as source, open_store(to) as target:
             total = len(set(selected)) if selected is not None else await source.count()
-            columns: list[Any] = [
-                TextColumn("copying"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-            ]
-            with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
-                task = bar.add_task("copy", total=total)
-
-                def advance(_: SessionRecord) -> None:
-                    bar.advance(task)
-
+            with progress_bar("copying", total, time_remaining=True) as advance:
                 return await copy_sessions(source, target, selected, on_copied=advance)
 
     copied = run(work(), source_url, to)
+    # Both stores opened, so their URLs split and redact_url cannot fail here.
     typer.echo(
         f"copied {copied} session{'s' if copied != 1 else ''} from {redact_url(source_url)} "
         f"to {redact_url(to)}",

@@ -1,4 +1,4 @@
-"""What every command shares: the ``--url`` option, running a coroutine, and error reporting.
+"""What every command shares: the ``--url`` option, consoles, running a coroutine, errors.
 
 Every ``SessionStoreError`` (and an ``OSError`` from a file the user named) becomes
 one line on stderr and exit code 1, with any password from the URLs involved
@@ -8,17 +8,28 @@ replaced by ``***``; typer's own usage errors keep exit code 2.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from sessionstore._errors import SessionStoreError
 from sessionstore._open import resolve_url
-from sessionstore.cli._util import redact_secrets
+from sessionstore._records import SessionRecord
+from sessionstore._urls import scrub_secrets, url_passwords
+from sessionstore.cli.text import encode_json
 
 __all__ = [
     "UrlOption",
@@ -26,9 +37,11 @@ __all__ = [
     "err_console",
     "fail",
     "out_console",
+    "print_json_lines",
+    "progress_bar",
     "run",
-    "usage_error",
     "url_from",
+    "usage_error",
 ]
 
 T = TypeVar("T")
@@ -73,9 +86,46 @@ def binary_stdout() -> Any:
     return typer.get_binary_stream("stdout")
 
 
+def print_json_lines(values: Iterable[Any]) -> None:
+    """Print each of ``values`` as one line of compact JSON on stdout (for ``--json``)."""
+    out = binary_stdout()
+    for value in values:
+        out.write(encode_json(value) + b"\n")
+    out.flush()
+
+
+@contextlib.contextmanager
+def progress_bar(
+    label: str, total: int, *, time_remaining: bool = False
+) -> Iterator[Callable[[SessionRecord], None]]:
+    """A progress bar on stderr, drawn only on a terminal; yields the callback that advances it."""
+    console = err_console()
+    columns: list[ProgressColumn] = [TextColumn(label), BarColumn(), MofNCompleteColumn()]
+    if time_remaining:
+        columns.append(TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+        task = bar.add_task(label, total=total)
+
+        def advance(_: SessionRecord) -> None:
+            bar.advance(task)
+
+        yield advance
+
+
+def _redact_secrets(text: str, urls: Iterable[str]) -> str:
+    """``text`` with every password any of ``urls`` carries replaced by ``***``."""
+    secrets: list[str] = []
+    for url in urls:
+        try:
+            secrets += url_passwords(url)
+        except ValueError:  # a URL urllib cannot split carries no password it can find
+            continue
+    return scrub_secrets(text, secrets)
+
+
 def fail(message: str, *urls: str) -> NoReturn:
     """Print ``sessionstore: error: <message>`` (one line, secrets redacted) and exit 1."""
-    line = " ".join(redact_secrets(message, *urls).split("\n"))
+    line = " ".join(_redact_secrets(message, urls).split("\n"))
     typer.echo(f"sessionstore: error: {line}", err=True)
     raise typer.Exit(1)
 

@@ -1,12 +1,12 @@
 """``SeenIds``: the session ids a command has already met, each with a number, in bounded memory.
 
-``export`` and ``copy`` read every session once while other writers may move
-sessions they already read to the end of the listing: remembering every id
-read keeps such a session from being read twice. ``import`` remembers the
-line each id was first on, to report duplicates. A dict of a million ids
-costs about 140 MB, so past ``in_memory`` ids they move to a private
-temporary SQLite database (on disk once its page cache is full, gone when
-closed), which answers in microseconds and keeps the process small.
+``export``, ``copy`` and ``doctor`` read every session once while other writers
+may move sessions they already read to the end of the listing: remembering
+every id read keeps such a session from being read twice. ``import`` remembers
+the line each id was first on, to report duplicates. A store may hold millions
+of sessions, so past ``in_memory`` ids they move to a private temporary SQLite
+database (on disk once its page cache is full, gone when closed), which keeps
+the process small.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Self
 
 __all__ = ["IN_MEMORY", "SeenIds"]
 
-#: Ids kept in a Python dict before they move to the temporary database (~14 MB).
+#: Ids kept in a Python dict before they move to the temporary database.
 IN_MEMORY = 100_000
 
 

@@ -1,19 +1,25 @@
-"""The ``doctor`` and ``prune`` commands: thin typer wrappers around ``maintenance``."""
+"""The ``doctor`` and ``prune`` commands, over ``maintenance``."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from sessionstore._errors import InvalidArgumentError
 from sessionstore._open import open_store
-from sessionstore._records import SessionRecord, utc_now
-from sessionstore.cli._runner import UrlOption, err_console, out_console, run, url_from, usage_error
-from sessionstore.cli._util import format_timestamp, safe_text
+from sessionstore._records import utc_now
+from sessionstore.cli.commands._common import (
+    UrlOption,
+    out_console,
+    progress_bar,
+    run,
+    url_from,
+    usage_error,
+)
 from sessionstore.cli.maintenance import Finding, count_prunable, diagnose, parse_duration
+from sessionstore.cli.text import format_timestamp, safe_text
 
 __all__ = ["doctor_command", "prune_command"]
 
@@ -27,7 +33,6 @@ def doctor_command(url: UrlOption = None) -> None:
     """
     store_url = url_from(url)
     console = out_console()
-    progress_console = err_console()
     findings: list[Finding] = []
 
     def report(finding: Finding) -> None:
@@ -36,16 +41,7 @@ def doctor_command(url: UrlOption = None) -> None:
 
     async def work() -> int:
         async with open_store(store_url) as store:
-            total = await store.count()
-            columns = [TextColumn("checking"), BarColumn(), MofNCompleteColumn()]
-            with Progress(
-                *columns, console=progress_console, disable=not progress_console.is_terminal
-            ) as bar:
-                task = bar.add_task("doctor", total=total)
-
-                def advance(_: SessionRecord) -> None:
-                    bar.advance(task)
-
+            with progress_bar("checking", await store.count()) as advance:
                 return await diagnose(store, report, on_checked=advance)
 
     checked = run(work(), store_url)
