@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
 from cli_support import contents, invoke, jsonl, records, seed, session_line
-from sessionstore import Message
+from sessionstore import Message, open_store
 from sessionstore._records import utc_now
+from sessionstore.cli import importing
 from sessionstore.cli.demo import DEMO_SESSIONS
+from sessionstore.cli.importing import ImportLine, ImportSummary, import_sessions
 
 
 @pytest.fixture
@@ -41,6 +46,43 @@ def test_import_reads_stdin(url: str) -> None:
     result = invoke("import", "-", "--url", url, input=jsonl([session_line("x")]))
     assert result.exit_code == 0, result.output
     assert contents(url) == {"x": [Message.user("hi")]}
+
+
+def test_import_parses_each_line_once(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking the file, looking for ids the store has, and writing share one parse per line."""
+    parsed: list[bytes] = []
+    parse_line = importing.parse_line
+
+    def counting_parse_line(line: bytes) -> ImportLine:
+        parsed.append(line)
+        return parse_line(line)
+
+    monkeypatch.setattr(importing, "parse_line", counting_parse_line)
+    source = tmp_path / "in.jsonl"
+    source.write_text(jsonl([session_line("a"), session_line("b"), session_line("c")]))
+    result = invoke("import", str(source), "--url", url)  # --on-conflict fail: every step
+    assert result.exit_code == 0, result.output
+    assert [line.decode() for line in parsed] == source.read_text().splitlines()
+    assert list(contents(url)) == ["a", "b", "c"]
+
+
+def test_import_reads_a_pipe_once(url: str) -> None:
+    """A pipe cannot be read twice or rewound: the import must need one pass over it."""
+    read_end, write_end = os.pipe()
+    with open(write_end, "wb") as writer:
+        writer.write(jsonl([session_line("a", "one"), session_line("b", "two")]).encode())
+
+    async def work(pipe: BinaryIO) -> ImportSummary:
+        async with open_store(url) as store:
+            return await import_sessions(store, pipe)
+
+    with open(read_end, "rb") as pipe:
+        assert not pipe.seekable()
+        summary = asyncio.run(work(pipe))
+    assert (summary.created, summary.problem_count) == (2, 0)
+    assert contents(url) == {"a": [Message.user("one")], "b": [Message.user("two")]}
 
 
 BAD_LINES = [

@@ -1,37 +1,52 @@
-"""Importing a JSON Lines file (the format ``export`` writes): validated in full, then written.
+"""Importing a JSON Lines file (the format ``export`` writes): read and checked once, then written.
 
-Every line is checked before anything is written; the ids met are kept in a
-``SeenIds`` (past ``IN_MEMORY`` of them, in a temporary database) to report
-duplicates, so memory stays bounded by one session whatever the file's size.
+``ImportFile.read`` goes through the input once, line by line, and leaves
+behind everything the writing needs, so the input is never read again and may
+be a pipe:
+
+- each line is parsed and validated (JSON, fields, id, messages, timestamps),
+  its id checked against the ids met before, and the problems counted (the
+  first ``_MAX_REPORTED`` kept, with their line numbers);
+- the ids, each with the line it is on, stay in a ``SeenIds``: the check for
+  ids the store already has needs nothing else;
+- each valid session goes to a temporary spool file in its checked form (the
+  messages as the JSON array ``encode_messages`` validated), so writing it
+  decodes our own output instead of parsing and checking the line again.
+
+Nothing reaches a store until every line has passed. Memory holds one session
+and at most ``IN_MEMORY`` ids at a time, whatever the size of the file.
 """
 
 from __future__ import annotations
 
-import shutil
+import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, Self
 
 import msgspec
 
 from sessionstore._errors import ConflictError, InvalidArgumentError, SessionStoreError
-from sessionstore._messages import encode_messages
-from sessionstore._records import SessionId, validate_session_id
+from sessionstore._messages import Message, encode_messages
+from sessionstore._records import validate_session_id
 from sessionstore._store import SessionStore
 from sessionstore.cli.seen_ids import IN_MEMORY, SeenIds
 from sessionstore.cli.text import json_type_name, safe_text
 from sessionstore.cli.transfer import write_session
 
 __all__ = [
+    "ImportFile",
     "ImportInterruptedError",
+    "ImportLine",
     "ImportSummary",
     "LineProblem",
     "OnConflict",
     "import_sessions",
-    "spool",
+    "parse_line",
     "validate_import",
+    "write_import",
 ]
 
 OnConflict = Literal["fail", "skip", "replace"]
@@ -39,6 +54,9 @@ OnConflict = Literal["fail", "skip", "replace"]
 _REQUIRED_FIELDS = ("id", "messages")
 _OPTIONAL_FIELDS = ("created_at", "updated_at")
 _MAX_REPORTED = 20
+
+# A spooled session is its msgpack encoding after its length in this header.
+_SPOOL_HEADER = struct.Struct(">Q")
 
 
 class ImportInterruptedError(SessionStoreError):
@@ -58,7 +76,7 @@ class LineProblem:
 
 @dataclass(slots=True)
 class ImportSummary:
-    """The outcome of an import: sessions created, replaced and skipped."""
+    """The outcome of an import: sessions created, replaced and skipped, or the problems found."""
 
     created: int = 0
     replaced: int = 0
@@ -67,34 +85,29 @@ class ImportSummary:
     problem_count: int = 0
 
 
-def spool(source: IO[bytes], *, chunk_size: int = 1 << 20) -> IO[bytes]:
-    """Copy a one-pass stream (stdin) to a temporary file, rewound, so it can be read twice."""
-    spooled = tempfile.TemporaryFile()  # noqa: SIM115 - returned open; the caller closes it
-    shutil.copyfileobj(source, spooled, chunk_size)
-    spooled.seek(0)
-    return spooled
+class ImportLine(msgspec.Struct, frozen=True, array_like=True):
+    """One valid line of an import file, checked; ``timestamps`` when it has both of them.
 
+    ``messages`` is the line's messages as the JSON array ``encode_messages``
+    produced while validating them.
+    """
 
-def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    for number, raw in enumerate(stream, start=1):
-        line = raw.strip()
-        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-            line = line[3:].lstrip()
-        if line:
-            yield number, line
-
-
-@dataclass(frozen=True, slots=True)
-class ImportLine:
-    """One valid line of an import file; ``timestamps`` when it has both of them."""
-
-    session_id: SessionId
-    messages: list[Any]
+    session_id: str
+    messages: bytes
     timestamps: tuple[datetime, datetime] | None
+
+    def decode_messages(self) -> list[Message]:
+        """The messages as ``Message`` values (they were validated when the line was read)."""
+        return _MESSAGES.decode(self.messages)
+
+
+_MESSAGES = msgspec.json.Decoder(list[Message])
+_SPOOL_ENCODER = msgspec.msgpack.Encoder()
+_SPOOL_DECODER = msgspec.msgpack.Decoder(ImportLine)
 
 
 def parse_line(line: bytes) -> ImportLine:
-    """Validate one import line and return it, or raise saying what is wrong."""
+    """Parse and validate one import line, or raise a SessionStoreError saying what is wrong."""
     try:
         value = msgspec.json.decode(line)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
@@ -111,10 +124,10 @@ def parse_line(line: bytes) -> ImportLine:
     messages = value["messages"]
     if not isinstance(messages, list):
         raise InvalidArgumentError(f'"messages" must be an array, got {json_type_name(messages)}')
-    encode_messages(messages)
+    payload = encode_messages(messages).payload
     moments = [_parse_timestamp(name, value[name]) for name in _OPTIONAL_FIELDS if name in value]
     timestamps = (moments[0], moments[1]) if len(moments) == 2 else None
-    return ImportLine(session_id, messages, timestamps)
+    return ImportLine(str(session_id), payload, timestamps)
 
 
 def _parse_timestamp(name: str, value: Any) -> datetime:
@@ -129,93 +142,180 @@ def _parse_timestamp(name: str, value: Any) -> datetime:
     return moment
 
 
-def validate_import(
-    stream: IO[bytes], *, in_memory: int = IN_MEMORY
-) -> tuple[list[LineProblem], int, int]:
-    """Check every line of ``stream``; return (first problems, number of problems, sessions).
+def _lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    """The non-blank lines of ``stream`` with their 1-based numbers, a UTF-8 BOM dropped."""
+    for number, raw in enumerate(stream, start=1):
+        line = raw.strip()
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:].lstrip()
+        if line:
+            yield number, line
 
-    Duplicate ids within the file are problems. Holds only the ids, never the messages
-    (past ``in_memory`` ids, in a temporary database).
+
+class ImportFile:
+    """An import file after its one read: the problems found, or its sessions ready to write.
+
+    Build it with ``ImportFile.read`` and use it as a context manager: closing
+    it deletes the spool and the temporary ids.
     """
-    problems: list[LineProblem] = []
-    problem_count = 0
-    with SeenIds(in_memory) as first_line:
-        for number, line in _lines(stream):
-            try:
-                session_id = parse_line(line).session_id
-            except SessionStoreError as exc:
-                problem = LineProblem(number, str(exc))
-            else:
-                earlier = first_line.setdefault(session_id, number)
-                if earlier == number:
-                    continue
-                shown = safe_text(session_id, quote=True)
-                problem = LineProblem(number, f"duplicate id {shown} (first on line {earlier})")
-            problem_count += 1
-            if len(problems) < _MAX_REPORTED:
-                problems.append(problem)
-        return problems, problem_count, len(first_line)
+
+    def __init__(self, *, in_memory: int = IN_MEMORY) -> None:
+        self.problems: list[LineProblem] = []
+        self.problem_count = 0
+        self._first_line = SeenIds(in_memory)
+        self._spool: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+
+    @classmethod
+    def read(cls, stream: Iterable[bytes], *, in_memory: int = IN_MEMORY) -> ImportFile:
+        """Read ``stream`` (a binary file, stdin, any iterable of lines) once, checking each line.
+
+        Duplicate ids within the file are problems. Past ``in_memory`` ids, the
+        ids move to a temporary database.
+        """
+        imported = cls(in_memory=in_memory)
+        try:
+            for number, line in _lines(stream):
+                imported._add(number, line)
+        except BaseException:
+            imported.close()
+            raise
+        return imported
+
+    def _add(self, number: int, line: bytes) -> None:
+        try:
+            session = parse_line(line)
+        except SessionStoreError as exc:
+            self._problem(number, str(exc))
+            return
+        earlier = self._first_line.setdefault(session.session_id, number)
+        if earlier != number:
+            shown = safe_text(session.session_id, quote=True)
+            self._problem(number, f"duplicate id {shown} (first on line {earlier})")
+        elif not self.problem_count:  # after a problem nothing will be written
+            encoded = _SPOOL_ENCODER.encode(session)
+            self._spool.write(_SPOOL_HEADER.pack(len(encoded)))
+            self._spool.write(encoded)
+
+    def _problem(self, number: int, problem: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < _MAX_REPORTED:
+            self.problems.append(LineProblem(number, problem))
+
+    def __len__(self) -> int:
+        """How many sessions the file holds: its distinct ids."""
+        return len(self._first_line)
+
+    def ids(self) -> Iterator[tuple[str, int]]:
+        """Every session id with the line it is on, in file order."""
+        return self._first_line.in_order()
+
+    def sessions(self) -> Iterator[ImportLine]:
+        """Every session, in file order; for a file without problems (else some are missing)."""
+        self._spool.seek(0)
+        while header := self._spool.read(_SPOOL_HEADER.size):
+            (size,) = _SPOOL_HEADER.unpack(header)
+            yield _SPOOL_DECODER.decode(self._spool.read(size))
+
+    def close(self) -> None:
+        """Delete the spool and the temporary ids."""
+        self._spool.close()
+        self._first_line.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
-async def _existing(store: SessionStore, stream: IO[bytes]) -> tuple[list[LineProblem], int]:
-    problems: list[LineProblem] = []
-    count = 0
-    for number, line in _lines(stream):
-        session_id = parse_line(line).session_id
-        if await store.get(session_id) is not None:
-            count += 1
-            if len(problems) < _MAX_REPORTED:
-                problems.append(
-                    LineProblem(
-                        number,
-                        f"session {safe_text(session_id, quote=True)} already exists in the "
-                        "store (use --on-conflict skip or replace)",
-                    )
-                )
-    return problems, count
+def validate_import(
+    stream: Iterable[bytes], *, in_memory: int = IN_MEMORY
+) -> tuple[list[LineProblem], int, int]:
+    """Check every line of ``stream``; return (first problems, number of problems, sessions)."""
+    with ImportFile.read(stream, in_memory=in_memory) as imported:
+        return imported.problems, imported.problem_count, len(imported)
 
 
 async def import_sessions(
-    store: SessionStore, stream: IO[bytes], on_conflict: OnConflict = "fail"
+    store: SessionStore, stream: Iterable[bytes], on_conflict: OnConflict = "fail"
 ) -> ImportSummary:
-    """Import a JSON Lines file (seekable) into ``store``; validate everything before writing.
+    """Import a JSON Lines file into ``store``: ``ImportFile.read``, then ``write_import``.
 
-    Any bad line, a duplicate id, or (with ``on_conflict="fail"``) an id already in
-    the store means nothing is written and the problems are returned. Each session
-    is one ``restore`` (or ``save``, see ``write_session``), so none is ever
-    half-written. A line's created_at and updated_at are kept when it has both and
-    the store ``supports_restore``; otherwise the store stamps the time of the import.
+    ``stream`` is read once, so it may be a pipe.
     """
+    with ImportFile.read(stream) as imported:
+        return await write_import(store, imported, on_conflict)
+
+
+async def write_import(
+    store: SessionStore, imported: ImportFile, on_conflict: OnConflict = "fail"
+) -> ImportSummary:
+    """Write the sessions of ``imported`` into ``store``, or return the problems and write nothing.
+
+    A bad line, a duplicate id, or (with ``on_conflict="fail"``) an id already
+    in the store means nothing is written and the problems are returned. Each
+    session is one ``restore`` (or ``save``, see ``write_session``), so none is
+    ever half-written. A line's created_at and updated_at are kept when it has
+    both and the store ``supports_restore``; otherwise the store stamps the time
+    of the import.
+    """
+    if imported.problem_count:
+        return ImportSummary(problems=imported.problems, problem_count=imported.problem_count)
     summary = ImportSummary()
-    summary.problems, summary.problem_count, _ = validate_import(stream)
-    if summary.problem_count:
-        return summary
     if on_conflict == "fail":
-        stream.seek(0)
-        summary.problems, summary.problem_count = await _existing(store, stream)
+        summary.problems, summary.problem_count = await _existing(store, imported.ids())
         if summary.problem_count:
             return summary
-    stream.seek(0)
-    for _, line in _lines(stream):
-        parsed = parse_line(line)
-        session_id, messages, timestamps = parsed.session_id, parsed.messages, parsed.timestamps
-        if on_conflict == "replace":
-            record = await write_session(store, session_id, messages, timestamps)
-            if record.version == 1:
-                summary.created += 1
-            else:
-                summary.replaced += 1
-            continue
-        try:
-            await write_session(store, session_id, messages, timestamps, expected_version=0)
-        except ConflictError as exc:
-            if on_conflict == "fail":
-                raise ImportInterruptedError(
-                    f"session {safe_text(session_id, quote=True)} was created by another "
-                    f"writer during the import; stopped after importing {summary.created} "
-                    "sessions"
-                ) from exc
-            summary.skipped += 1
-        else:
-            summary.created += 1
+    for session in imported.sessions():
+        await _write(store, session, on_conflict, summary)
     return summary
+
+
+async def _existing(
+    store: SessionStore, ids: Iterable[tuple[str, int]]
+) -> tuple[list[LineProblem], int]:
+    """The ids (with their lines) that ``store`` already has: the first few, and how many."""
+    problems: list[LineProblem] = []
+    count = 0
+    for session_id, number in ids:
+        if await store.get(session_id) is None:
+            continue
+        count += 1
+        if len(problems) < _MAX_REPORTED:
+            shown = safe_text(session_id, quote=True)
+            problems.append(
+                LineProblem(
+                    number,
+                    f"session {shown} already exists in the store "
+                    "(use --on-conflict skip or replace)",
+                )
+            )
+    return problems, count
+
+
+async def _write(
+    store: SessionStore, session: ImportLine, on_conflict: OnConflict, summary: ImportSummary
+) -> None:
+    """Write one session as ``on_conflict`` says and count it in ``summary``."""
+    messages = session.decode_messages()
+    if on_conflict == "replace":
+        record = await write_session(store, session.session_id, messages, session.timestamps)
+        if record.version == 1:
+            summary.created += 1
+        else:
+            summary.replaced += 1
+        return
+    try:
+        await write_session(
+            store, session.session_id, messages, session.timestamps, expected_version=0
+        )
+    except ConflictError as exc:
+        if on_conflict == "fail":
+            raise ImportInterruptedError(
+                f"session {safe_text(session.session_id, quote=True)} was created by another "
+                f"writer during the import; stopped after importing {summary.created} "
+                "sessions"
+            ) from exc
+        summary.skipped += 1
+    else:
+        summary.created += 1

@@ -3,15 +3,16 @@
 ``export``, ``copy`` and ``doctor`` read every session once while other writers
 may move sessions they already read to the end of the listing: remembering
 every id read keeps such a session from being read twice. ``import`` remembers
-the line each id was first on, to report duplicates. A store may hold millions
-of sessions, so past ``in_memory`` ids they move to a private temporary SQLite
-database (on disk once its page cache is full, gone when closed), which keeps
-the process small.
+the line each id was first on, to report duplicates and then to check the store
+for each id before writing. A store may hold millions of sessions, so past
+``in_memory`` ids they move to a private temporary SQLite database (on disk once
+its page cache is full, gone when closed), which keeps the process small.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Self
 
@@ -19,6 +20,10 @@ __all__ = ["IN_MEMORY", "SeenIds"]
 
 #: Ids kept in a Python dict before they move to the temporary database.
 IN_MEMORY = 100_000
+
+
+def _number(item: tuple[str, int]) -> int:
+    return item[1]
 
 
 class SeenIds:
@@ -55,6 +60,12 @@ class SeenIds:
 
     def __len__(self) -> int:
         return self._count
+
+    def in_order(self) -> Iterator[tuple[str, int]]:
+        """Every id with the number it was first given, in the order of the numbers."""
+        if self._database is None:
+            return iter(sorted(self._memory.items(), key=_number))
+        return iter(self._database.execute("SELECT id, number FROM seen ORDER BY number"))
 
     @property
     def on_disk(self) -> bool:

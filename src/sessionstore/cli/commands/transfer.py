@@ -23,7 +23,7 @@ from sessionstore.cli.commands._common import (
     url_from,
     usage_error,
 )
-from sessionstore.cli.importing import ImportSummary, import_sessions, spool, validate_import
+from sessionstore.cli.importing import ImportFile, ImportSummary, LineProblem, write_import
 from sessionstore.cli.reading import iter_sessions
 from sessionstore.cli.transfer import copy_sessions, export_line
 
@@ -104,20 +104,24 @@ def export_command(
     typer.echo(f"exported {exported} session{'s' if exported != 1 else ''} to {where}", err=True)
 
 
-def _open_input(path: str) -> IO[bytes]:
-    if path == "-":
-        return spool(typer.get_binary_stream("stdin"))
-    return open(path, "rb")
+def _read_input(path: str) -> ImportFile:
+    """The import file at ``path`` (``-``: stdin) read once and checked; unreadable: exit 1."""
+    try:
+        if path == "-":
+            return ImportFile.read(typer.get_binary_stream("stdin"))
+        with open(path, "rb") as stream:
+            return ImportFile.read(stream)
+    except OSError as exc:
+        fail(str(exc))
 
 
-def _report_problems(summary: ImportSummary, path: str, what: str) -> None:
+def _report_problems(problems: list[LineProblem], count: int, path: str, what: str) -> None:
     name = "stdin" if path == "-" else path
-    for problem in summary.problems:
+    for problem in problems:
         typer.echo(f"sessionstore: {name}: {problem}", err=True)
-    hidden = summary.problem_count - len(summary.problems)
+    hidden = count - len(problems)
     if hidden:
         typer.echo(f"sessionstore: ... and {hidden} more", err=True)
-    count = summary.problem_count
     fail(f"{count} {what}{'s' if count != 1 else ''} in {name}; nothing was imported")
 
 
@@ -142,29 +146,22 @@ def import_command(
     Each session is then written in one step, so none is ever half-written.
     Kept: ids, messages and their order, the order of sessions, and a line's
     created_at/updated_at when it has both (on every built-in backend; a store
-    without restore stamps the import time). Versions restart at 1. Stdin is
-    spooled to a temporary file so it can be read twice without holding it in
-    memory.
+    without restore stamps the import time). Versions restart at 1. The file is
+    read once (stdin works like a file); the checked sessions wait in a
+    temporary file, so memory holds one session at a time.
     """
     store_url = url_from(url)
-    try:
-        stream = _open_input(file)
-    except OSError as exc:
-        fail(str(exc))
-    with stream:
-        summary = ImportSummary()
-        summary.problems, summary.problem_count, _ = validate_import(stream)
-        if summary.problem_count:
-            _report_problems(summary, file, "bad line")
+    with _read_input(file) as imported:
+        if imported.problem_count:
+            _report_problems(imported.problems, imported.problem_count, file, "bad line")
 
         async def work() -> ImportSummary:
-            stream.seek(0)
             async with open_store(store_url) as store:
-                return await import_sessions(store, stream, on_conflict.value)
+                return await write_import(store, imported, on_conflict.value)
 
         result = run(work(), store_url)
     if result.problem_count:
-        _report_problems(result, file, "conflicting id")
+        _report_problems(result.problems, result.problem_count, file, "conflicting id")
     written = result.created + result.replaced
     typer.echo(
         f"imported {written} session{'s' if written != 1 else ''} "
