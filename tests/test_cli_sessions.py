@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import sessionstore.cli
 from cli_support import contents, invoke, seed
 from sessionstore import Message
 from sessionstore.cli.demo import DEMO_SESSIONS
@@ -34,6 +36,21 @@ def test_missing_cli_extra_names_the_pip_install() -> None:
     assert result.returncode == 1
     assert "pip install 'sessionstore[cli]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_only_app_and_commands_are_typer_code() -> None:
+    """Every other module of ``sessionstore.cli`` is logic that imports without typer."""
+    logic = sorted(
+        f"sessionstore.cli.{module.name}"
+        for module in pkgutil.iter_modules(sessionstore.cli.__path__)
+        if module.name not in ("app", "commands")
+    )
+    assert "sessionstore.cli.importing" in logic
+    code = "import sys; sys.modules['typer'] = None\n" + "".join(f"import {m}\n" for m in logic)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
 
 
 # -- list, show, count, delete, demo -------------------------------------------------
