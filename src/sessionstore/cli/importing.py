@@ -182,6 +182,7 @@ class ImportFile:
         return imported
 
     def _add(self, number: int, line: bytes) -> None:
+        """Check line ``number``: spool its session while the file is clean, else note why not."""
         try:
             session = parse_line(line)
         except SessionStoreError as exc:

@@ -47,6 +47,7 @@ class Finding:
 
 
 async def _check(store: SessionStore, record: SessionRecord) -> str | None:
+    """What is wrong with the session of ``record``, or None when it loads and agrees."""
     try:
         messages = await store.load(record.id)
     except CorruptSessionError as exc:

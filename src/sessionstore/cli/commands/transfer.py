@@ -116,6 +116,7 @@ def _read_input(path: str) -> ImportFile:
 
 
 def _report_problems(problems: list[LineProblem], count: int, path: str, what: str) -> None:
+    """Print each problem on stderr with the file's name, then fail: nothing was imported."""
     name = "stdin" if path == "-" else path
     for problem in problems:
         typer.echo(f"sessionstore: {name}: {problem}", err=True)
@@ -171,6 +172,7 @@ def import_command(
 
 
 def _split_ids(ids: str | None, repeated: list[str] | None) -> list[str] | None:
+    """The ids of ``--ids A,B`` and every ``--id``; None (copy all) when there are none."""
     selected = [part for part in (ids or "").split(",") if part] + list(repeated or [])
     return selected or None
 
