@@ -90,7 +90,7 @@ class OursAdapter(Adapter):
     durability: Literal["full", "normal"] = "full"
 
     async def open(self) -> None:
-        from sessionstore.backends.sqlite import SQLiteSessionStore
+        from sessionstore import SQLiteSessionStore
 
         self.store = SQLiteSessionStore(self.path, durability=self.durability)
         await self.store.open()
@@ -128,6 +128,9 @@ class AgentsAdapter(Adapter):
     )
 
     async def open(self) -> None:
+        from agents import SQLiteSession  # not installed: the peer is skipped, not a crash
+
+        self._session_class = SQLiteSession
         self._sessions: dict[str, Any] = {}
         self._lister = _RawSQLLister(
             self.path,
@@ -136,11 +139,9 @@ class AgentsAdapter(Adapter):
         )
 
     def session(self, session_id: str) -> Any:
-        from agents import SQLiteSession
-
         found = self._sessions.get(session_id)
         if found is None:
-            found = self._sessions[session_id] = SQLiteSession(session_id, self.path)
+            found = self._sessions[session_id] = self._session_class(session_id, self.path)
         return found
 
     def release(self, session_id: str) -> None:
@@ -353,9 +354,9 @@ class RawRowsAdapter(Adapter):
     reference = True
 
     async def open(self) -> None:
-        from _raw_sqlite import RawSQLite
+        from _raw_sqlite import RawRows
 
-        self.raw = RawSQLite(self.path, "full")
+        self.raw = RawRows(self.path, "full")
         await self.raw.open()
 
     async def close(self) -> None:
@@ -365,13 +366,13 @@ class RawRowsAdapter(Adapter):
         return message
 
     async def append(self, session_id: str, message: Any) -> None:
-        await self.raw.rows_append(session_id, [message])
+        await self.raw.append(session_id, [message])
 
     async def load(self, session_id: str) -> Any:
-        return await self.raw.rows_load(session_id)
+        return await self.raw.load(session_id)
 
     async def overwrite(self, session_id: str, messages: list[Any]) -> None:
-        await self.raw.rows_save(session_id, messages)
+        await self.raw.save(session_id, messages)
 
     async def list_newest(self, limit: int) -> Any:
         return await self.raw.list_newest(limit)

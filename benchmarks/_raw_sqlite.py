@@ -2,8 +2,10 @@
 
 Both layouts keep the same bookkeeping our store keeps (a session row with a
 write sequence, message count, timestamps and version) so the comparison is
-about overhead, not about doing less work. All SQLite calls run on one worker
-thread awaited from asyncio, the same thread hop our store pays.
+about overhead, not about doing less work. Each layout is its own object on
+its own database file, with its SQLite calls on its own worker thread awaited
+from asyncio (the same thread hop our store pays): sides that shared a file
+would pay for each other's WAL checkpoints.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ import queue
 import sqlite3
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 
 from _harness import WorkerThread
 
-SESSIONS_SCHEMA = """
+T = TypeVar("T")
+
+ROWS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY, seq INTEGER NOT NULL, message_count INTEGER NOT NULL,
     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, version INTEGER NOT NULL);
@@ -27,6 +32,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS sessions_by_seq ON sessions (seq);
 CREATE TABLE IF NOT EXISTS messages (
     session_id TEXT NOT NULL, position INTEGER NOT NULL, payload BLOB NOT NULL,
     PRIMARY KEY (session_id, position)) WITHOUT ROWID;
+"""
+BLOB_SCHEMA = """
 CREATE TABLE IF NOT EXISTS blobs (
     id TEXT PRIMARY KEY, seq INTEGER NOT NULL, message_count INTEGER NOT NULL,
     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, version INTEGER NOT NULL,
@@ -69,12 +76,12 @@ BULK_SESSION = (
 )
 
 
-def connect(path: str, durability: str) -> sqlite3.Connection:
+def connect(path: str, durability: str, schema: str) -> sqlite3.Connection:
     """An autocommit connection in WAL mode with ``synchronous`` = FULL or NORMAL."""
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
-    connection.executescript(SESSIONS_SCHEMA)
+    connection.executescript(schema)
     return connection
 
 
@@ -95,17 +102,21 @@ def append_rows_sync(
     )
 
 
-class RawSQLite:
-    """Both raw layouts over one database file: rows per message and one blob per session."""
+class _RawFile:
+    """One layout on its own database file, its connection on its own worker thread."""
+
+    schema = ""
 
     def __init__(self, path: str, durability: str) -> None:
-        self._worker = WorkerThread("raw-sqlite")
+        self._worker = WorkerThread(type(self).__name__)
         self._path = path
         self._durability = durability
         self._connection: sqlite3.Connection | None = None
 
     async def open(self) -> None:
-        self._connection = await self._worker.run(lambda: connect(self._path, self._durability))
+        self._connection = await self._worker.run(
+            lambda: connect(self._path, self._durability, self.schema)
+        )
 
     async def close(self) -> None:
         connection = self._connection
@@ -115,10 +126,19 @@ class RawSQLite:
 
     @property
     def _db(self) -> sqlite3.Connection:
-        assert self._connection is not None, "RawSQLite.open() first"
+        assert self._connection is not None, f"{type(self).__name__}.open() first"
         return self._connection
 
-    async def rows_append(self, session_id: str, messages: list[dict[str, Any]]) -> None:
+    async def _run(self, work: Callable[[], T]) -> T:
+        return await self._worker.run(work)
+
+
+class RawRows(_RawFile):
+    """A row per message plus a session row, one transaction per call."""
+
+    schema = ROWS_SCHEMA
+
+    async def append(self, session_id: str, messages: list[dict[str, Any]]) -> None:
         def work() -> None:
             payloads = [orjson.dumps(m) for m in messages]
             self._db.execute("BEGIN IMMEDIATE")
@@ -129,9 +149,9 @@ class RawSQLite:
                 raise
             self._db.execute("COMMIT")
 
-        await self._worker.run(work)
+        await self._run(work)
 
-    async def rows_save(self, session_id: str, messages: list[dict[str, Any]]) -> None:
+    async def save(self, session_id: str, messages: list[dict[str, Any]]) -> None:
         def work() -> None:
             payloads = [orjson.dumps(m) for m in messages]
             db = self._db
@@ -145,32 +165,17 @@ class RawSQLite:
                 raise
             db.execute("COMMIT")
 
-        await self._worker.run(work)
+        await self._run(work)
 
-    async def rows_load(self, session_id: str) -> list[Any]:
+    async def load(self, session_id: str) -> list[Any]:
         def work() -> list[Any]:
             rows = self._db.execute(SELECT_MESSAGES, (session_id,)).fetchall()
             return [orjson.loads(payload) for (payload,) in rows]
 
-        return await self._worker.run(work)
-
-    async def blob_save(self, session_id: str, messages: list[dict[str, Any]]) -> None:
-        def work() -> None:
-            payload = orjson.dumps(messages)
-            self._db.execute(UPSERT_BLOB, (session_id, len(messages), _now_micros(), payload))
-
-        await self._worker.run(work)
-
-    async def blob_load(self, session_id: str) -> list[Any]:
-        def work() -> list[Any]:
-            row = self._db.execute(SELECT_BLOB, (session_id,)).fetchone()
-            result: list[Any] = orjson.loads(row[0])
-            return result
-
-        return await self._worker.run(work)
+        return await self._run(work)
 
     async def list_newest(self, limit: int) -> list[Any]:
-        return await self._worker.run(lambda: self._db.execute(LIST_NEWEST, (limit,)).fetchall())
+        return await self._run(lambda: self._db.execute(LIST_NEWEST, (limit,)).fetchall())
 
     async def populate_sessions(self, count: int, prefix: str) -> None:
         """Add ``count`` session rows (one message each) in one transaction."""
@@ -185,7 +190,28 @@ class RawSQLite:
             )
             db.execute("COMMIT")
 
-        await self._worker.run(work)
+        await self._run(work)
+
+
+class RawBlob(_RawFile):
+    """One ``orjson`` array per session, upserted with its bookkeeping."""
+
+    schema = BLOB_SCHEMA
+
+    async def save(self, session_id: str, messages: list[dict[str, Any]]) -> None:
+        def work() -> None:
+            payload = orjson.dumps(messages)
+            self._db.execute(UPSERT_BLOB, (session_id, len(messages), _now_micros(), payload))
+
+        await self._run(work)
+
+    async def load(self, session_id: str) -> list[Any]:
+        def work() -> list[Any]:
+            row = self._db.execute(SELECT_BLOB, (session_id,)).fetchone()
+            result: list[Any] = orjson.loads(row[0])
+            return result
+
+        return await self._run(work)
 
 
 class GroupCommitAppender:
@@ -214,7 +240,7 @@ class GroupCommitAppender:
         await future
 
     def _run(self) -> None:
-        connection = connect(self._path, self._durability)
+        connection = connect(self._path, self._durability, ROWS_SCHEMA)
         try:
             while True:
                 first = self._queue.get()

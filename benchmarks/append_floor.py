@@ -190,17 +190,22 @@ async def measure(
 ) -> tuple[dict[str, Stats], list[str], list[str]]:
     """Open every side, run them interleaved; return the stats, peer names and notes."""
     notes: list[str] = []
-    raw = raw_connection(os.path.join(directory, "raw.db"), size)
-    dedicated = DedicatedThread()
-    insert = inserter(raw)
+    # Every side writes a file of its own (and each dedicated thread is its own), so no
+    # side's WAL checkpoint lands on another's timing.
+    raws = {
+        name: raw_connection(os.path.join(directory, f"raw-{key}.db"), size)
+        for key, name in enumerate((ON_LOOP, DEDICATED, TO_THREAD))
+    }
+    dedicated, by_hand_thread = DedicatedThread(), DedicatedThread()
+    inserts = {name: inserter(connection) for name, connection in raws.items()}
     sides: list[tuple[str, Operation]] = [
         (FDATASYNC, on_loop(fdatasync_overwrite(os.path.join(directory, "sync.bin")))),
-        (ON_LOOP, on_loop(insert)),
-        (DEDICATED, lambda: dedicated.run(insert)),
-        (TO_THREAD, lambda: asyncio.to_thread(insert)),
+        (ON_LOOP, on_loop(inserts[ON_LOOP])),
+        (DEDICATED, lambda: dedicated.run(inserts[DEDICATED])),
+        (TO_THREAD, lambda: asyncio.to_thread(inserts[TO_THREAD])),
     ]
     ours_by_hand = await our_transaction(os.path.join(directory, "by-hand.db"), size)
-    sides.append((OUR_TRANSACTION, lambda: dedicated.run(ours_by_hand)))
+    sides.append((OUR_TRANSACTION, lambda: by_hand_thread.run(ours_by_hand)))
     adapters: list[tuple[str, Adapter]] = [(OURS, OursAdapter(os.path.join(directory, "o.db")))]
     if normal:
         weak = OursAdapter(os.path.join(directory, "weak.db"))
@@ -226,7 +231,9 @@ async def measure(
         for _, adapter in adapters:
             await adapter.close()
         dedicated.stop()
-        raw.close()
+        by_hand_thread.stop()
+        for connection in raws.values():
+            connection.close()
     return results, peers, notes
 
 

@@ -153,12 +153,21 @@ async def run_section(
         section.add("overwrite", n, await measure_interleaved(save_sides, settings.repeats["save"]))
 
     listers = [b for b in baselines if b.list_newest is not None and b.populate is not None]
-    if not listers:
-        return
+    if listers:
+        await run_listing(section, store, listers, settings, f"{tag}list-", typed[0])
+
+
+async def run_listing(
+    section: Section,
+    store: SessionStore,
+    listers: Sequence[Baseline],
+    settings: Settings,
+    prefix: str,
+    message: Message,
+) -> None:
+    """Fill both sides with ``settings.list_sessions`` sessions, then time listing the newest."""
     concurrency = settings.populate_concurrency
-    seconds = await populate_ours(
-        store, settings.list_sessions, f"{tag}list-", typed[0], concurrency
-    )
+    seconds = await populate_ours(store, settings.list_sessions, prefix, message, concurrency)
     section.notes.append(
         f"{section.label}: {settings.list_sessions:,} sessions for the listing were created "
         f"through our public API ({concurrency:,} concurrent one-message appends at a time) in "
@@ -167,7 +176,7 @@ async def run_section(
     )
     for baseline in listers:
         assert baseline.populate is not None
-        await baseline.populate(settings.list_sessions, f"{tag}list-")
+        await baseline.populate(settings.list_sessions, prefix)
     options = ListOptions(limit=LIST_LIMIT, newest_first=True)
     list_sides: list[tuple[str, Callable[[], Awaitable[object]]]] = [
         ("ours", lambda: store.list_paginated(options))
@@ -217,45 +226,55 @@ def _bind_list(list_newest: Callable[[int], Awaitable[object]]) -> Callable[[], 
 async def bench_sqlite(
     settings: Settings, durability: Literal["full", "normal"]
 ) -> tuple[Section, list[Target]]:
-    """SQLiteSessionStore against raw sqlite3 rows and raw sqlite3 blob, same pragmas."""
-    from _raw_sqlite import RawSQLite
+    """SQLiteSessionStore against raw sqlite3 rows and raw sqlite3 blob, same pragmas.
+
+    Each side has a database file of its own, so none pays for another's WAL checkpoints.
+    """
+    from _raw_sqlite import RawBlob, RawRows
 
     section = Section(f"SQLite ({durability})")
     try:
-        from sessionstore.backends.sqlite import SQLiteSessionStore
+        from sessionstore import SQLiteSessionStore
     except ImportError as exc:
         section.skipped = f"SQLiteSessionStore not importable: {exc}"
         return section, []
     with tempfile.TemporaryDirectory(prefix="bench-sqlite-") as tmp:
-        raw = RawSQLite(os.path.join(tmp, "raw.db"), durability)
-        await raw.open()
+        rows = RawRows(os.path.join(tmp, "raw-rows.db"), durability)
+        blob = RawBlob(os.path.join(tmp, "raw-blob.db"), durability)
         baselines = [
             Baseline(
                 "raw rows",
-                raw.rows_load,
-                raw.rows_save,
-                raw.list_newest,
-                raw.populate_sessions,
-                append=raw.rows_append,
+                rows.load,
+                rows.save,
+                rows.list_newest,
+                rows.populate_sessions,
+                append=rows.append,
             ),
-            Baseline("raw blob", raw.blob_load, raw.blob_save, None, None),
+            Baseline("raw blob", blob.load, blob.save, None, None),
         ]
         try:
+            await rows.open()
+            await blob.open()
             async with SQLiteSessionStore(
                 os.path.join(tmp, "ours.db"), durability=durability
             ) as store:
                 await run_section(section, store, baselines, settings)
         finally:
-            await raw.close()
+            await rows.close()
+            await blob.close()
     section.notes.append(
-        f"SQLite: both sides WAL + synchronous={durability.upper()}; raw sides run sqlite3 on one "
-        "worker thread awaited from asyncio; raw rows keeps a session row (seq, count, "
-        "timestamps, version) like ours."
+        f"SQLite: every side WAL + synchronous={durability.upper()}, each on its own file; raw "
+        "sides run sqlite3 on a worker thread of their own awaited from asyncio; raw rows keeps "
+        "a session row (seq, count, timestamps, version) like ours."
     )
-    big = max(settings.sizes)
+    return section, sqlite_targets(section, max(settings.sizes))
+
+
+def sqlite_targets(section: Section, big: int) -> list[Target]:
+    """The SQLite targets, on the largest N measured."""
     ratios = section.ratios
     lister = next((k for k in ratios if k[0].startswith("list")), None)
-    targets = [
+    return [
         Target(
             f"SQLite append at N={big:,} vs raw rows",
             ratios.get(("append 1", big, "raw rows")),
@@ -277,7 +296,6 @@ async def bench_sqlite(
             2.0,
         ),
     ]
-    return section, targets
 
 
 async def bench_server(

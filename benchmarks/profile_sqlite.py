@@ -28,8 +28,7 @@ from typing import Any
 from pyinstrument import Profiler
 
 from _harness import text_messages
-from sessionstore import ListOptions, Message
-from sessionstore.backends.sqlite import SQLiteSessionStore
+from sessionstore import ListOptions, Message, SQLiteSessionStore
 
 _thread_profiles: dict[str, cProfile.Profile] = {}
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
 
+from plugins._urls import StoreUrls
 from sessionstore.cli.app import app
 
 RUNNER = CliRunner()
@@ -173,56 +172,9 @@ def test_round_trip_of_10000_sessions(tmp_path: Path) -> None:
 
 # -- every backend, through URLs ----------------------------------------------------------
 
-URL_BACKENDS = ["sqlite", "postgres", "redis"]
 
-
-def _postgres_urls(request: pytest.FixtureRequest) -> Iterator[list[str]]:
-    from plugins.postgres import drop_prefix, unique_prefix
-
-    base: str = request.getfixturevalue("postgres_url")
-    prefixes = [unique_prefix(), unique_prefix()]
-    try:
-        yield [f"{base}?table_prefix={prefix}" for prefix in prefixes]
-    finally:
-        for prefix in prefixes:
-            asyncio.run(drop_prefix(base, prefix))
-
-
-def _redis_urls(request: pytest.FixtureRequest) -> Iterator[list[str]]:
-    import redis
-
-    server = request.getfixturevalue("redis_server")
-    # The default key prefix, so each store gets a database of its own, emptied around the test.
-    urls = [server.url.rsplit("/", 1)[0] + f"/{db}" for db in (13, 14)]
-
-    def flush() -> None:
-        for url in urls:
-            client = redis.Redis.from_url(url)
-            try:
-                client.flushdb()
-            finally:
-                client.close()
-
-    flush()
-    try:
-        yield urls
-    finally:
-        flush()
-
-
-@pytest.fixture(params=URL_BACKENDS)
-def backend_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[str]]:
-    """Two URLs of fresh, empty stores on the backend under test."""
-    if request.param == "sqlite":
-        yield [f"sqlite:///{tmp_path / 'one.db'}", f"sqlite:///{tmp_path / 'two.db'}"]
-    elif request.param == "postgres":
-        yield from _postgres_urls(request)
-    else:
-        yield from _redis_urls(request)
-
-
-def test_commands_work_on_every_backend(backend_urls: list[str], tmp_path: Path) -> None:
-    url, other = backend_urls
+def test_commands_work_on_every_backend(store_urls: StoreUrls, tmp_path: Path) -> None:
+    url, other = store_urls.new(), store_urls.new()
     source = tmp_path / "in.jsonl"
     rows = [
         {"id": sid, "messages": [{"role": "user", "content": f"hello {sid}"}]}

@@ -9,21 +9,25 @@ When it cannot start, the tests that need it are skipped, except under CI
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from plugins._server import free_port, log_tail, scratch_directory, server_unavailable
-from sessionstore.backends.postgres import PostgresSessionStore
+from plugins._urls import StoreUrls
+from sessionstore import PostgresSessionStore
 from sessionstore.testing import StoreFactory
 
 DATABASE = "sessionstore_test"
@@ -168,3 +172,39 @@ def postgres_store_factory(postgres_url: str) -> StoreFactory:
             await drop_prefix(postgres_url, prefix)
 
     return factory
+
+
+def _server_processes_gone(server_url: str, url: str) -> None:
+    """Wait until no process of the server at ``server_url`` serves ``url``'s application name.
+
+    A call the client sent before it was killed still runs to its end on the
+    server; the server process goes only after it has read everything the
+    client sent, so once it has gone nothing more can land.
+    """
+    application = parse_qs(urlsplit(url).query)["application_name"][0]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        for _ in range(300):
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                [application],
+            ).fetchone()
+            if row is not None and row[0] == 0:
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"server processes of {application} still running after 15 s")
+
+
+@pytest.fixture
+def postgres_urls(postgres_url: str) -> Iterator[StoreUrls]:
+    """URLs of fresh table prefixes, each also the ``application_name`` of its connections."""
+    prefixes: list[str] = []
+
+    def new() -> str:
+        prefixes.append(unique_prefix())
+        return f"{postgres_url}?table_prefix={prefixes[-1]}&application_name={prefixes[-1]}"
+
+    try:
+        yield StoreUrls(new=new, settle=lambda url: _server_processes_gone(postgres_url, url))
+    finally:
+        for prefix in prefixes:
+            asyncio.run(drop_prefix(postgres_url, prefix))

@@ -7,6 +7,7 @@ listens on a unix socket too so ``unix://`` URLs can be tested. Each store from
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import time
@@ -20,7 +21,8 @@ import redis
 import redis.asyncio
 
 from plugins._server import free_port, log_tail, scratch_directory, server_unavailable
-from sessionstore.backends.redis import RedisSessionStore
+from plugins._urls import StoreUrls
+from sessionstore import RedisSessionStore
 from sessionstore.testing import StoreFactory
 
 
@@ -164,3 +166,49 @@ def redis_factory(server: RedisServer, *, list_chunk: int | None = None) -> Stor
 def redis_store_factory(redis_server: RedisServer) -> StoreFactory:
     """Fresh, empty Redis stores, each under its own key prefix on the shared server."""
     return redis_factory(redis_server)
+
+
+async def _listing_holds_still(url: str) -> None:
+    """Return once two listings 50 ms apart agree.
+
+    A script a killed client sent just before it died may still wait in the
+    server's socket buffer; the server runs it soon after, or never.
+    """
+    async with RedisSessionStore(url) as store:
+        previous = await store.list()
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            current = await store.list()
+            if current == previous:
+                return
+            previous = current
+    raise AssertionError("the store kept changing after the writer was killed")
+
+
+def _flush(url: str) -> None:
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_urls(redis_server: RedisServer) -> Iterator[StoreUrls]:
+    """URLs of databases 1 to 15 in turn, emptied around the test.
+
+    A URL cannot set the key prefix, so each store gets a database of its own.
+    """
+    databases = iter(range(1, 16))
+    used: list[str] = []
+
+    def new() -> str:
+        used.append(redis_server.url.rsplit("/", 1)[0] + f"/{next(databases)}")
+        _flush(used[-1])
+        return used[-1]
+
+    try:
+        yield StoreUrls(new=new, settle=lambda url: asyncio.run(_listing_holds_still(url)))
+    finally:
+        for url in used:
+            _flush(url)
