@@ -18,7 +18,7 @@ import pytest
 from plugins.postgres import drop_prefix, unique_prefix
 from sessionstore import Message
 from sessionstore.backends.postgres import PostgresSessionStore
-from sessionstore.backends.postgres_schema import MIGRATIONS
+from sessionstore.backends.postgres.schema import MIGRATIONS
 
 WORKER = Path(__file__).parent / "workers" / "postgres_worker.py"
 CRASH_IDS = ("crash-0", "crash-1", "crash-2")

@@ -26,7 +26,7 @@ from sessionstore import (
     open_store,
 )
 from sessionstore._records import utc_now
-from sessionstore.backends import redis as redis_backend
+from sessionstore.backends.redis import store as redis_backend
 from sessionstore.testing import HOSTILE_IDS as SHARED_HOSTILE_IDS
 from sessionstore.testing import ConformanceSuite, StoreFactory
 

@@ -58,7 +58,9 @@ async def _crash(store: PostgresSessionStore) -> None:
 async def main(argv: list[str]) -> None:
     """Run the MODE named in ``argv``."""
     mode, url, prefix, *rest = argv
-    async with PostgresSessionStore(url, table_prefix=prefix, min_size=1, max_size=2) as store:
+    async with PostgresSessionStore(
+        url, table_prefix=prefix, min_connections=1, max_connections=2
+    ) as store:
         if mode == "append":
             await _append(store, rest)
         elif mode == "crash":

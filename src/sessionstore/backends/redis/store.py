@@ -49,7 +49,7 @@ from sessionstore._records import (
 )
 from sessionstore._store import SessionStore
 from sessionstore._urls import redact_url, scrub_secrets, url_passwords
-from sessionstore.backends.redis_scripts import (
+from sessionstore.backends.redis.scripts import (
     DELETE_SCRIPT,
     LIST_SCRIPT,
     PRUNE_SCRIPT,
