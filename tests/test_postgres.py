@@ -208,6 +208,28 @@ async def test_a_pool_passed_in_stays_open_after_close(postgres_url: str) -> Non
         await drop_prefix(postgres_url, prefix)
 
 
+async def test_connection_options_reach_the_pool(postgres_url: str) -> None:
+    prefix = unique_prefix()
+    options = "max_connections=3&pool_timeout=4&connect_timeout=2.5"
+    try:
+        url = f"{postgres_url}?{options}&table_prefix={prefix}"
+        async with PostgresSessionStore(url, min_connections=2) as store:
+            pool = store._connections._pool
+            assert pool is not None
+            assert (pool.min_size, pool.max_size, pool.timeout) == (2, 3, 4.0)
+            assert isinstance(pool.kwargs, dict)
+            assert pool.kwargs["connect_timeout"] == 3  # libpq counts whole seconds: rounded up
+            await store.save("a", [Message.user("hi")])
+    finally:
+        await drop_prefix(postgres_url, prefix)
+
+
+@pytest.mark.parametrize("value", [-1, 11, True, 1.0, "1", None])
+def test_min_connections_is_a_count_up_to_max_connections(postgres_url: str, value: object) -> None:
+    with pytest.raises(InvalidArgumentError, match="min_connections"):
+        PostgresSessionStore(postgres_url, min_connections=value)  # type: ignore[arg-type]
+
+
 def test_connection_string_and_pool_are_exclusive(postgres_url: str) -> None:
     with pytest.raises(InvalidArgumentError, match="exactly one"):
         PostgresSessionStore()

@@ -32,6 +32,7 @@ __all__ = [
     "check_connections",
     "check_seconds",
     "connections_from_text",
+    "optional_seconds",
     "require_driver",
     "seconds_from_text",
     "split_query_options",
@@ -83,6 +84,16 @@ def connections_from_text(name: str, text: str) -> int:
     return check_connections(name, value)
 
 
+def optional_seconds(name: str, value: object, query: Mapping[str, str]) -> float | None:
+    """Option ``name`` in seconds or None: the URL ``query``'s value if it has one, else ``value``.
+
+    Either is checked as ``check_seconds`` does; None (no limit) passes as None.
+    """
+    if name in query:
+        return seconds_from_text(name, query[name])
+    return None if value is None else check_seconds(name, value)
+
+
 def split_query_options(url: str, names: Iterable[str]) -> tuple[str, dict[str, str]]:
     """``url`` without the query parameters in ``names``, and those parameters' decoded values.
 
@@ -132,12 +143,10 @@ class ConnectionOptions:
             max_connections = connections_from_text("max_connections", query["max_connections"])
         if "pool_timeout" in query:
             pool_timeout = seconds_from_text("pool_timeout", query["pool_timeout"])
-        if "connect_timeout" in query:
-            connect_timeout = seconds_from_text("connect_timeout", query["connect_timeout"])
         return cls(
             check_connections("max_connections", max_connections),
             check_seconds("pool_timeout", pool_timeout),
-            None if connect_timeout is None else check_seconds("connect_timeout", connect_timeout),
+            optional_seconds("connect_timeout", connect_timeout, query),
         )
 
 

@@ -94,7 +94,7 @@ class PostgresConnections:
         self._pool = pool
         self._owns_pool = pool is None
         self._name = name
-        self._options = options
+        self.options = options
         self._min_connections = min_connections
         self._timeout = options.pool_timeout
 
@@ -127,7 +127,7 @@ class PostgresConnections:
             self._pool = AsyncConnectionPool(
                 self._conninfo,
                 min_size=self._min_connections,
-                max_size=self._options.max_connections,
+                max_size=self.options.max_connections,
                 timeout=self._timeout,
                 kwargs=self._connection_arguments(),
                 check=_check_idle_connection,
@@ -171,9 +171,9 @@ class PostgresConnections:
     def _connection_arguments(self) -> dict[str, Any]:
         """What every connection of a pool the store creates is opened with."""
         arguments: dict[str, Any] = {"autocommit": True}
-        if self._options.connect_timeout is not None:
+        if self.options.connect_timeout is not None:
             # libpq counts whole seconds: round up, so a short limit never becomes 0 (none).
-            arguments["connect_timeout"] = math.ceil(self._options.connect_timeout)
+            arguments["connect_timeout"] = math.ceil(self.options.connect_timeout)
         return arguments
 
     def _reason(self, failure: BaseException) -> str:
