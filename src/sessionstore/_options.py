@@ -11,9 +11,9 @@ where a value overrides the argument:
 - ``connect_timeout``: seconds to wait for a new connection to be established
   (None: the driver's own limit).
 
-Every number of seconds is checked by ``check_seconds``, here and in every
-backend, so a bool, a str, NaN, an infinity or a value <= 0 is refused alike.
-A missing optional driver is reported by ``require_driver`` with the one
+``check_seconds`` is the one check of a number of seconds, for any option of
+any backend: a bool, a str, NaN, an infinity or a value <= 0 is refused alike,
+naming the option. A missing optional driver is reported by ``require_driver`` with the one
 install hint.
 """
 
