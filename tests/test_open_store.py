@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import sessionstore
 from sessionstore import (
     InMemorySessionStore,
+    InvalidArgumentError,
     Message,
     SessionStore,
     SessionStoreError,
     SQLiteSessionStore,
     open_store,
 )
+from sessionstore._options import ConnectionOptions
 
 KNOWN_SCHEMES = ["memory", "sqlite", "postgresql", "postgres", "redis", "rediss", "unix"]
 
@@ -213,3 +218,79 @@ def test_a_missing_driver_names_the_extra(
     lines = result.stdout.splitlines()
     assert len(lines) == 2
     assert all(f"pip install 'sessionstore[{extra}]'" in line for line in lines)
+
+
+# -- the server backends' shared options ------------------------------------------------
+
+#: Each server backend: its class, a URL (nothing need listen there: building a store
+#: does not connect) and every option it takes in seconds.
+SERVER_BACKENDS = [
+    pytest.param(
+        "PostgresSessionStore",
+        "postgresql://127.0.0.1:1/db",
+        ["pool_timeout", "connect_timeout"],
+        id="postgres",
+    ),
+    pytest.param(
+        "RedisSessionStore",
+        "redis://127.0.0.1:1/0",
+        ["pool_timeout", "connect_timeout", "socket_timeout"],
+        id="redis",
+    ),
+]
+
+NOT_SECONDS = [math.nan, math.inf, -math.inf, -1, -0.5, 0, True, False, "3", b"3", [3]]
+NOT_SECONDS_IN_A_URL = ["nan", "NaN", "inf", "-inf", "-1", "0", "true", "3s", "", "%20"]
+NOT_CONNECTIONS = [0, -1, 2.5, math.nan, True, "5"]
+NOT_CONNECTIONS_IN_A_URL = ["0", "-1", "2.5", "many", "true", ""]
+
+
+async def _options_of(store: Any) -> ConnectionOptions:
+    """The connection options ``store`` was built with; it is closed (it never connected)."""
+    await store.close()
+    options: ConnectionOptions = store._connections.options
+    return options
+
+
+@pytest.mark.parametrize(("class_name", "url", "seconds_options"), SERVER_BACKENDS)
+async def test_server_backends_take_the_same_connection_options_from_the_url(
+    class_name: str, url: str, seconds_options: list[str]
+) -> None:
+    store_class = getattr(sessionstore, class_name)
+    query = "?max_connections=5&pool_timeout=3&connect_timeout=2"
+    for store in (open_store(url + query), store_class(url + query)):
+        assert isinstance(store, store_class)
+        assert await _options_of(store) == ConnectionOptions(5, 3.0, 2.0)
+    # The same options as arguments; a value in the URL overrides its argument.
+    by_argument = store_class(url, max_connections=5, pool_timeout=3, connect_timeout=2.5)
+    assert await _options_of(by_argument) == ConnectionOptions(5, 3.0, 2.5)
+    overridden = store_class(url + "?pool_timeout=0.25", max_connections=5, pool_timeout=7)
+    options = await _options_of(overridden)
+    assert (options.max_connections, options.pool_timeout) == (5, 0.25)
+    for option in seconds_options:
+        store = store_class(f"{url}?{option}=1.5")
+        await store.close()
+
+
+def _assert_refused(
+    store_class: Any, url: str, option: str, values: list[Any], texts: list[str]
+) -> None:
+    """Each of ``values`` as the argument ``option``, and each of ``texts`` in a URL, is refused."""
+    for value in values:
+        with pytest.raises(InvalidArgumentError, match=option):
+            store_class(url, **{option: value})
+    for text in texts:
+        for make in (open_store, store_class, store_class.from_url):
+            with pytest.raises(InvalidArgumentError, match=option):
+                make(f"{url}?{option}={text}")
+
+
+@pytest.mark.parametrize(("class_name", "url", "seconds_options"), SERVER_BACKENDS)
+def test_every_connection_option_refuses_what_is_out_of_range(
+    class_name: str, url: str, seconds_options: list[str]
+) -> None:
+    """NaN, infinities, bools, strings, zero and negatives, as arguments and in the URL."""
+    store_class = getattr(sessionstore, class_name)
+    for option in seconds_options:
+        _assert_refused(store_class, url, option, NOT_SECONDS, NOT_SECONDS_IN_A_URL)
+    _assert_refused(store_class, url, "max_connections", NOT_CONNECTIONS, NOT_CONNECTIONS_IN_A_URL)

@@ -26,18 +26,22 @@ from sessionstore import (
     open_store,
 )
 from sessionstore.backends.postgres import PostgresSessionStore
-from sessionstore.backends.postgres_schema import MERGE_LIMIT_BYTES, MIGRATIONS
+from sessionstore.backends.postgres.schema import MERGE_LIMIT_BYTES, MIGRATIONS
 
 
 @asynccontextmanager
 async def fresh_store(
-    url: str, *, schema: str = "public", pool_timeout: float = 10.0, max_size: int = 10
+    url: str, *, schema: str = "public", pool_timeout: float = 10.0, max_connections: int = 10
 ) -> AsyncIterator[PostgresSessionStore]:
     """A store on a new prefix, its tables dropped afterwards."""
     prefix = unique_prefix()
     try:
         async with PostgresSessionStore(
-            url, schema=schema, table_prefix=prefix, timeout=pool_timeout, max_size=max_size
+            url,
+            schema=schema,
+            table_prefix=prefix,
+            pool_timeout=pool_timeout,
+            max_connections=max_connections,
         ) as store:
             yield store
     finally:
@@ -81,7 +85,7 @@ async def test_a_version_1_store_is_upgraded_for_restore(
     created = datetime(2001, 2, 3, tzinfo=UTC)
     try:
         with monkeypatch.context() as patched:
-            patched.setattr("sessionstore.backends.postgres_schema.MIGRATIONS", MIGRATIONS[:1])
+            patched.setattr("sessionstore.backends.postgres.schema.MIGRATIONS", MIGRATIONS[:1])
             async with PostgresSessionStore(postgres_url, table_prefix=prefix) as store:
                 await store.save("a", [Message.user("old")])
         async with PostgresSessionStore(postgres_url, table_prefix=prefix) as store:
@@ -204,6 +208,28 @@ async def test_a_pool_passed_in_stays_open_after_close(postgres_url: str) -> Non
         await drop_prefix(postgres_url, prefix)
 
 
+async def test_connection_options_reach_the_pool(postgres_url: str) -> None:
+    prefix = unique_prefix()
+    options = "max_connections=3&pool_timeout=4&connect_timeout=2.5"
+    try:
+        url = f"{postgres_url}?{options}&table_prefix={prefix}"
+        async with PostgresSessionStore(url, min_connections=2) as store:
+            pool = store._connections._pool
+            assert pool is not None
+            assert (pool.min_size, pool.max_size, pool.timeout) == (2, 3, 4.0)
+            assert isinstance(pool.kwargs, dict)
+            assert pool.kwargs["connect_timeout"] == 3  # libpq counts whole seconds: rounded up
+            await store.save("a", [Message.user("hi")])
+    finally:
+        await drop_prefix(postgres_url, prefix)
+
+
+@pytest.mark.parametrize("value", [-1, 11, True, 1.0, "1", None])
+def test_min_connections_is_a_count_up_to_max_connections(postgres_url: str, value: object) -> None:
+    with pytest.raises(InvalidArgumentError, match="min_connections"):
+        PostgresSessionStore(postgres_url, min_connections=value)  # type: ignore[arg-type]
+
+
 def test_connection_string_and_pool_are_exclusive(postgres_url: str) -> None:
     with pytest.raises(InvalidArgumentError, match="exactly one"):
         PostgresSessionStore()
@@ -250,7 +276,7 @@ async def test_password_never_shown(
     closed_port = urlsplit(good)._replace(netloc=f"{role}:{password}@127.0.0.1:1").geturl()
     conninfo = f"host=127.0.0.1 port=1 user={role} password={password} dbname=postgres"
     for target in (closed_port, conninfo):
-        store = PostgresSessionStore(target, timeout=0.5)
+        store = PostgresSessionStore(target, pool_timeout=0.5)
         assert password not in repr(store)
         with pytest.raises(StoreUnavailableError) as caught:
             await store.load("a")
@@ -263,7 +289,7 @@ async def test_an_unreachable_server_is_reported_with_the_reason(
     postgres_server: PostgresServer,
 ) -> None:
     closed_port = urlsplit(postgres_server.url)._replace(netloc="someone@127.0.0.1:1").geturl()
-    store = PostgresSessionStore(closed_port, timeout=0.5)
+    store = PostgresSessionStore(closed_port, pool_timeout=0.5)
     with pytest.raises(StoreUnavailableError) as caught:
         await store.count()
     await store.close()
@@ -290,7 +316,7 @@ async def test_a_server_that_refuses_for_good_fails_the_open_without_waiting(
     missing = urlsplit(postgres_server.url)._replace(path="/no_such_database").geturl()
     for url, reason in ((missing, "does not exist"), (unknown_role, "role")):
         # A timeout this long would fail the test's own time limit if the open waited it out.
-        store = PostgresSessionStore(url, timeout=600)
+        store = PostgresSessionStore(url, pool_timeout=600)
         with pytest.raises(StoreUnavailableError) as caught:
             await store.count()
         await store.close()
@@ -357,7 +383,7 @@ async def test_many_appends_compact_into_few_segments(postgres_url: str) -> None
 
 
 async def test_concurrent_first_writes_to_one_id_all_land(postgres_url: str) -> None:
-    async with fresh_store(postgres_url, max_size=8) as store:
+    async with fresh_store(postgres_url, max_connections=8) as store:
         await asyncio.gather(
             *(
                 store.append("new", [Message.user(f"{n}a"), Message.user(f"{n}b")])
@@ -375,7 +401,7 @@ async def test_concurrent_first_writes_to_one_id_all_land(postgres_url: str) -> 
 
 async def test_a_scan_beside_concurrent_transactions_skips_no_session(postgres_url: str) -> None:
     """seq comes from a sequence, so writes commit out of seq order; the scan still sees all."""
-    async with fresh_store(postgres_url, max_size=8) as store:
+    async with fresh_store(postgres_url, max_connections=8) as store:
         ids = [f"s{index}" for index in range(120)]
         await asyncio.gather(*(store.save(session_id, []) for session_id in ids))
         async with busy_writers(store, ids, tasks=6, step=13):
@@ -446,7 +472,7 @@ async def test_concurrent_callers_queue_for_a_small_pool_instead_of_failing(
     postgres_url: str,
 ) -> None:
     # psycopg_pool queues callers for up to `timeout`: 500 appends through 4 connections.
-    async with fresh_store(postgres_url, max_size=4) as store:
+    async with fresh_store(postgres_url, max_connections=4) as store:
         session_ids = ["one"] * 250 + [f"many-{n % 50}" for n in range(250)]
         records = await asyncio.gather(
             *(

@@ -124,3 +124,9 @@ def test_importing_server_backends_without_their_driver() -> None:
     postgres_error, redis_error = result.stdout.strip().splitlines()
     assert "sessionstore[postgres]" in postgres_error
     assert "sessionstore[redis]" in redis_error
+
+
+def test_version_is_the_installed_distributions() -> None:
+    from importlib.metadata import version
+
+    assert sessionstore.__version__ == version("sessionstore")

@@ -26,7 +26,8 @@ from sessionstore import (
     open_store,
 )
 from sessionstore._records import utc_now
-from sessionstore.backends import redis as redis_backend
+from sessionstore.backends.redis import scripts
+from sessionstore.backends.redis import store as redis_store
 from sessionstore.testing import HOSTILE_IDS as SHARED_HOSTILE_IDS
 from sessionstore.testing import ConformanceSuite, StoreFactory
 
@@ -255,7 +256,7 @@ async def test_corrupt_segment_names_the_session_and_others_still_load(
     record = await store.get("broken")
     assert record is not None and record.message_count == 2
     # Appending to a damaged transcript must not hide the damage.
-    for _ in range(redis_backend.MERGE_RUN + 1):
+    for _ in range(scripts.MERGE_RUN + 1):
         await store.append("broken", [Message.user("more")])
     with pytest.raises(CorruptSessionError):
         await store.load("broken")
@@ -314,10 +315,10 @@ async def test_small_appends_are_compacted_and_large_ones_kept_whole(
         expected.extend(batch)
         await store.append("chat", batch)
     segments_key = store.session_keys("chat").segments
-    assert await raw_client.llen(segments_key) <= redis_backend.MERGE_RUN
+    assert await raw_client.llen(segments_key) <= scripts.MERGE_RUN
     assert await store.load("chat") == expected
 
-    big = Message.user("x" * redis_backend.SMALL_SEGMENT_BYTES)
+    big = Message.user("x" * scripts.SMALL_SEGMENT_BYTES)
     length_before = await raw_client.llen(segments_key)
     await store.append("chat", [big])
     expected.append(big)
@@ -330,7 +331,7 @@ async def test_small_appends_are_compacted_and_large_ones_kept_whole(
 async def test_prune_in_batches_keeps_the_newest_and_the_recent(
     redis_factory_store: RedisSessionStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(redis_backend, "PRUNE_BATCH", 3)
+    monkeypatch.setattr(redis_store, "PRUNE_BATCH", 3)  # the name the store reads
     store = redis_factory_store
     for index in range(10):
         await store.save(f"old-{index}", [])
@@ -410,12 +411,18 @@ async def test_pool_wait_timeout_raises_unavailable_then_recovers(
 
 async def test_pool_size_options_and_validation(redis_server: RedisServer) -> None:
     default = RedisSessionStore(redis_server.url)
-    from_query = RedisSessionStore.from_url(f"{redis_server.url}?max_connections=3")
+    options = "max_connections=3&pool_timeout=4&connect_timeout=1.5&socket_timeout=6"
+    from_query = RedisSessionStore.from_url(f"{redis_server.url}?{options}")
     try:
         assert default._client.connection_pool.max_connections == (
-            redis_backend.DEFAULT_MAX_CONNECTIONS
+            redis_store.DEFAULT_MAX_CONNECTIONS
         )
-        assert from_query._client.connection_pool.max_connections == 3
+        pool = from_query._client.connection_pool
+        assert isinstance(pool, redis.asyncio.BlockingConnectionPool)
+        assert (pool.max_connections, pool.timeout) == (3, 4.0)
+        assert pool.connection_kwargs["socket_connect_timeout"] == 1.5
+        assert pool.connection_kwargs["socket_timeout"] == 6.0
+        assert await from_query.count() >= 0  # redis-py takes them as they are
     finally:
         await default.close()
         await from_query.close()
@@ -449,13 +456,13 @@ async def test_a_large_listing_is_read_in_bounded_chunks(redis_server: RedisServ
         await store.append("s007", [Message.user("again")])
         expected = [*(i for i in ids if i != "s007"), "s007"]
         calls: Counter[str] = Counter()
-        call = store._call
+        call = store._connections.run
 
         async def counted(operation: str, *args: Any, **kwargs: Any) -> Any:
             calls[operation] += 1
             return await call(operation, *args, **kwargs)
 
-        store._call = counted  # type: ignore[method-assign,assignment]
+        store._connections.run = counted  # type: ignore[method-assign,assignment]
         assert [str(r.id) for r in await store.list()] == expected
         assert calls["list"] + calls["scan"] == 10  # 230 sessions in chunks of 25
         newest = await store.list_paginated(ListOptions(offset=3, limit=40, newest_first=True))

@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     from sessionstore.backends.redis import RedisSessionStore
     from sessionstore.backends.sqlite import SQLiteSessionStore
 
-__version__ = "0.1.0"
+#: The installed distribution's version, read from its metadata on first access.
+__version__: str
 
 __all__ = [
     "BackendError",
@@ -87,11 +88,17 @@ _LAZY_BACKENDS = {
 
 
 def __getattr__(name: str) -> Any:
-    module_name = _LAZY_BACKENDS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'sessionstore' has no attribute {name!r}")
-    import importlib
+    if name == "__version__":
+        # Read on first access, so that importing the package never imports importlib.metadata.
+        from importlib.metadata import version
 
-    value = getattr(importlib.import_module(module_name), name)
+        value: Any = version("sessionstore")
+    else:
+        module_name = _LAZY_BACKENDS.get(name)
+        if module_name is None:
+            raise AttributeError(f"module 'sessionstore' has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(module_name), name)
     globals()[name] = value
     return value

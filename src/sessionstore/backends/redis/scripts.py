@@ -1,28 +1,33 @@
-"""The Lua scripts of the Redis backend: every write is one script, so it is atomic.
+"""The Lua scripts of the Redis backend, each beside the constants it is run with.
 
-A script runs on the server without interleaving with any other command, so
-the version check, the transcript change, the metadata and the listing
-sequence move together or not at all; a client that dies mid-call leaves the
-old state. The scripts never read the clock (``TIME``): timestamps come from
-the writer as arguments, like every other backend.
-
-Key layout under a store's prefix ``P`` (``HEX`` is the lower-case hex of the
-session id's UTF-8 bytes, so any id is safe in a key and ids never collide):
-
-- ``P m:HEX``  hash: ``version``, ``message_count``, ``created_us``, ``updated_us``,
-  ``tail_run`` (how many trailing segments are small, for compaction)
-- ``P s:HEX``  list of segments, each a JSON array of messages
-- ``P order``  sorted set: member = session id, score = write sequence
-- ``P updated`` sorted set: member = session id, score = ``updated_us``
-- ``P seq``    the write-sequence counter (INCR)
-
-Scores stay exact: a sequence or a microsecond timestamp below 2**53 is exact
-in a double.
+Every write is one script, which Redis runs without interleaving any other
+command, so it is atomic; the key layout the scripts share is described in
+the package docstring. A script that returns a session's metadata returns it
+in record order (``META_FIELDS``), the order ``record_from_stored`` takes.
 """
 
 from __future__ import annotations
 
-__all__ = ["DELETE_SCRIPT", "LIST_SCRIPT", "PRUNE_SCRIPT", "SCAN_SCRIPT", "WRITE_SCRIPT"]
+from typing import Any
+
+from sessionstore._records import SessionId, SessionRecord, record_from_stored
+
+__all__ = [
+    "DELETE_SCRIPT",
+    "LIST_CHUNK",
+    "LIST_SCRIPT",
+    "MERGE_RUN",
+    "META_FIELDS",
+    "PRUNE_BATCH",
+    "PRUNE_SCRIPT",
+    "SCAN_SCRIPT",
+    "SMALL_SEGMENT_BYTES",
+    "WRITE_SCRIPT",
+    "sequenced_records",
+]
+
+#: A session's metadata fields in record order: what ``record_from_stored`` takes.
+META_FIELDS = ("message_count", "created_us", "updated_us", "version")
 
 # Shared helpers, prepended to scripts that derive keys from session ids.
 _HELPERS = """
@@ -37,11 +42,17 @@ local function drop(prefix, order, updated, id)
 end
 """
 
+#: Segments smaller than this are merged with their neighbours when a run grows long.
+SMALL_SEGMENT_BYTES = 16 * 1024
+#: How many small trailing segments trigger one merge (bounds the work of a merge).
+MERGE_RUN = 32
+
 #: Save or append. KEYS: meta, segments, order, updated, seq.
 #: ARGV: mode ("save"|"append"), id, payload, message count, now_us,
-#: expected version (-1 = any), small-segment bytes, run length that triggers a merge,
+#: expected version (-1 = any), SMALL_SEGMENT_BYTES, MERGE_RUN,
 #: created_us ("" = keep the stored one, or now_us for a new session; restore gives it).
-#: Returns {"ok", version, message_count, created_us, updated_us} or {"conflict", version}.
+#: Returns {"ok", message_count, created_us, updated_us, version} (the record's
+#: fields in record order) or {"conflict", version}.
 WRITE_SCRIPT = """
 local meta = redis.call('HMGET', KEYS[1], 'version', 'message_count', 'created_us', 'tail_run')
 local version = tonumber(meta[1]) or 0
@@ -106,11 +117,12 @@ redis.call('HSET', KEYS[1], 'version', version, 'message_count', count,
 local seq = redis.call('INCR', KEYS[5])
 redis.call('ZADD', KEYS[3], seq, ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
-return {'ok', version, count, created, ARGV[5]}
+return {'ok', count, created, ARGV[5], version}
 """
 
 # The listing scripts' reply from a WITHSCORES range (id, score, id, score...): each
-# session's sequence and metadata, flat; a session whose hash is gone is skipped.
+# session's sequence, id and metadata (META_FIELDS, in order), flat; a session whose
+# hash is gone is skipped.
 _RECORDS = """
 local function records(prefix, found)
   local out = {}
@@ -129,6 +141,10 @@ local function records(prefix, found)
   return out
 end
 """
+
+#: The most sessions one listing script reads: Redis serves no one else while a
+#: script runs, so a larger window is read in chunks of this many.
+LIST_CHUNK = 5000
 
 #: A page of the listing by rank, with each session's sequence and metadata, in one step.
 #: KEYS: order. ARGV: start, stop, "1" for newest first, key prefix.
@@ -169,9 +185,13 @@ return 1
 """
 )
 
+#: Sessions deleted per prune script call, so retention never blocks the server long.
+PRUNE_BATCH = 500
+
 #: One bounded batch of retention. KEYS: order, updated.
 #: ARGV: key prefix, updated_before score bound ("" = none, else "(<us>"),
-#: keep_newest (-1 = none), batch size, skip (entries of ``updated`` already kept).
+#: keep_newest (-1 = none), batch size (PRUNE_BATCH), skip (entries of ``updated``
+#: already kept).
 #: Returns {deleted, kept, more (1|0)}.
 PRUNE_SCRIPT = (
     _HELPERS
@@ -214,3 +234,14 @@ if #ids == batch then more = 1 end
 return {deleted, kept, more}
 """
 )
+
+
+def sequenced_records(flat: list[Any]) -> list[tuple[int, SessionRecord]]:
+    """(sequence, record) pairs from a listing script's flat reply of six fields each."""
+    pairs = []
+    for start in range(0, len(flat), 6):
+        session_id = SessionId(flat[start + 1].decode("utf-8"))
+        pairs.append(
+            (int(flat[start]), record_from_stored(session_id, flat[start + 2 : start + 6]))
+        )
+    return pairs

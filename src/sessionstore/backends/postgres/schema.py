@@ -1,31 +1,10 @@
-"""SQL of the PostgreSQL backend: versioned migrations and the queries of each operation.
+"""SQL of the PostgreSQL backend: the ordered migrations and the named query of each operation.
 
 Every statement is a template whose ``{name}`` fields are filled with
 ``psycopg.sql.Identifier`` values (schema-qualified table, sequence and
 function names built from the validated ``schema`` and ``table_prefix``), so
 no user input is ever formatted into SQL text. ``%s`` / ``%(name)s`` are bind
-parameters.
-
-Layout (for a prefix ``p_``):
-
-- ``p_sessions``: one row per session. ``seq`` is taken from the sequence
-  ``p_seq`` on every write and indexed, so listing and pruning read this table
-  only, in write order. ``segment_count`` and ``tail_bytes`` describe the
-  transcript's last segment so that an append never reads a payload.
-- ``p_segments``: the transcript as JSON-array byte strings (BYTEA: what is
-  stored is exactly what msgspec wrote), in ``position`` order. ``save``
-  leaves one segment; ``append`` merges into the last segment while that stays
-  under ``MERGE_LIMIT_BYTES`` and starts a new one otherwise, so an append
-  rewrites at most a bounded number of bytes and the segment count stays
-  proportional to the transcript's size, not to the number of appends.
-- ``p_write``: a PL/pgSQL function doing a whole save or append (row lock,
-  version check, segment write, record update) in one round trip and one
-  transaction. Each statement in it sees a fresh snapshot, so work done under
-  the row lock always sees the writes that committed before the lock was won.
-- ``p_restore``: a save through ``p_write`` that then sets created_at, in the
-  same transaction (schema version 2).
-- ``p_migrations``: the versions applied; position in ``MIGRATIONS`` + 1 is the
-  version.
+parameters. The tables and why they look so: the package docstring.
 """
 
 from __future__ import annotations
@@ -54,7 +33,7 @@ __all__ = [
 #: An append merges into the last segment while the result stays within this size.
 #: Kept under PostgreSQL's TOAST threshold (~2 KiB): a tail segment stored in
 #: line is rewritten cheaply, while one moved out of line costs a new TOAST value
-#: and its WAL on every append (measured: append 1.14x -> 1.06x the raw baseline).
+#: and its WAL on every append.
 MERGE_LIMIT_BYTES = 1_800
 
 _MIGRATION_1 = """

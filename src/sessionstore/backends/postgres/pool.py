@@ -1,16 +1,12 @@
-"""The PostgreSQL store's connections: its pool, and the boundary where psycopg errors become ours.
+"""The PostgreSQL store's pool: it opens connections, runs work on them and translates errors.
 
-Why it looks like this:
+A psycopg error becomes ``StoreUnavailableError`` (connection lost, server
+down, no free connection in time) or ``BackendError`` (anything else), with
+the psycopg error chained and every password scrubbed from the message.
 
-- A lost connection or a server that is down raises ``StoreUnavailableError``
-  (the psycopg error chained) and makes the pool test its idle connections, so
-  the store heals by itself when the server is back. Reads are retried once
-  after that; writes never are, since one that failed in flight may have
-  committed.
-- A password in the connection string never appears in a description, in
-  error messages or in this module's log lines.
-- psycopg is an optional extra: this module imports without it and says so in
-  ``HAVE_PSYCOPG``; nothing here may be called when it is false.
+The driver is imported here and only here: ``DRIVER_MISSING`` holds the
+ImportError when the ``postgres`` extra is not installed, and then nothing in
+this module may be called (the store's constructor checks it first).
 """
 
 from __future__ import annotations
@@ -18,26 +14,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sessionstore._errors import BackendError, InvalidArgumentError, StoreUnavailableError
+from sessionstore._options import ConnectionOptions
 from sessionstore._urls import scrub_secrets, url_passwords
 
 try:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
     from psycopg_pool import AsyncConnectionPool, PoolTimeout
-
-    HAVE_PSYCOPG = True
-except ImportError:  # the extra is not installed; the store's constructor says so
-    HAVE_PSYCOPG = False
+except ImportError as exc:  # the extra is not installed; the store's constructor says so
+    DRIVER_MISSING: ImportError | None = exc
+else:
+    DRIVER_MISSING = None
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection, sql
 
-__all__ = ["HAVE_PSYCOPG", "PostgresConnections"]
+__all__ = ["DRIVER_MISSING", "PostgresConnections"]
 
 logger = logging.getLogger("sessionstore.backends.postgres")
 
@@ -74,10 +72,11 @@ async def _check_idle_connection(conn: AsyncConnection[Any]) -> None:
 
 
 class PostgresConnections:
-    """A pool, created from ``conninfo`` or given as ``pool``, that runs work and translates errors.
+    """A psycopg pool, made from ``conninfo`` or given, that runs work and translates errors.
 
     Closes only a pool it created; a pool passed in must already be open and
-    is left open. ``where`` is a password-free description for messages.
+    is left open, and ``options`` do not apply to it. ``where`` is a
+    password-free description for messages.
     """
 
     def __init__(
@@ -86,9 +85,8 @@ class PostgresConnections:
         pool: AsyncConnectionPool[Any] | None,
         *,
         name: str,
-        min_size: int,
-        max_size: int,
-        timeout: float,
+        options: ConnectionOptions,
+        min_connections: int,
     ) -> None:
         self._secrets: list[str] = []
         self._conninfo = "" if conninfo is None else conninfo
@@ -96,9 +94,9 @@ class PostgresConnections:
         self._pool = pool
         self._owns_pool = pool is None
         self._name = name
-        self._min_size = min_size
-        self._max_size = max_size
-        self._timeout = timeout
+        self.options = options
+        self._min_connections = min_connections
+        self._timeout = options.pool_timeout
 
     def _describe(self, conninfo: str) -> str:
         """Remember the password to scrub and return a password-free description."""
@@ -128,10 +126,10 @@ class PostgresConnections:
         if self._pool is None:
             self._pool = AsyncConnectionPool(
                 self._conninfo,
-                min_size=self._min_size,
-                max_size=self._max_size,
+                min_size=self._min_connections,
+                max_size=self.options.max_connections,
                 timeout=self._timeout,
-                kwargs={"autocommit": True},
+                kwargs=self._connection_arguments(),
                 check=_check_idle_connection,
                 name=self._name,
                 open=False,
@@ -139,7 +137,7 @@ class PostgresConnections:
         if not self._owns_pool:
             return
         opening = asyncio.ensure_future(
-            self._pool.open(wait=self._min_size > 0, timeout=self._timeout)
+            self._pool.open(wait=self._min_connections > 0, timeout=self._timeout)
         )
         failure: BaseException | None = None
         try:
@@ -169,6 +167,14 @@ class PostgresConnections:
                 await opening
             await self.abandon()
             raise
+
+    def _connection_arguments(self) -> dict[str, Any]:
+        """What every connection of a pool the store creates is opened with."""
+        arguments: dict[str, Any] = {"autocommit": True}
+        if self.options.connect_timeout is not None:
+            # libpq counts whole seconds: round up, so a short limit never becomes 0 (none).
+            arguments["connect_timeout"] = math.ceil(self.options.connect_timeout)
+        return arguments
 
     def _reason(self, failure: BaseException) -> str:
         return self.scrub(str(failure)).strip() or type(failure).__name__
@@ -203,12 +209,16 @@ class PostgresConnections:
 
     async def run(
         self,
-        work: Callable[[AsyncConnection[Any]], Awaitable[_T]],
         action: str,
+        work: Callable[[AsyncConnection[Any]], Awaitable[_T]],
         *,
         idempotent: bool,
     ) -> _T:
-        """Run ``work(conn)`` on a pooled connection, translating driver errors."""
+        """Run ``work(conn)`` on a pooled connection, translating driver errors.
+
+        ``action`` says what the call does, for messages ("load session 'a'");
+        only ``idempotent`` work is retried, once, after a lost connection.
+        """
         for attempt in (1, 2):
             pool = self._pool
             if pool is None:  # closed while the call was queued
@@ -246,7 +256,7 @@ class PostgresConnections:
             logger.debug("pool check failed: %s", self.scrub(str(exc)))
 
     async def rows(
-        self, query: sql.Composed, params: Sequence[Any], action: str, *, binary: bool = False
+        self, action: str, query: sql.Composed, params: Sequence[Any], *, binary: bool = False
     ) -> list[tuple[Any, ...]]:
         """The rows of one read-only ``query``, retried once after a lost connection."""
 
@@ -255,4 +265,4 @@ class PostgresConnections:
             await cursor.execute(query, params)
             return await cursor.fetchall()
 
-        return await self.run(work, action, idempotent=True)
+        return await self.run(action, work, idempotent=True)

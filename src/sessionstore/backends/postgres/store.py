@@ -1,19 +1,4 @@
-"""``PostgresSessionStore``: sessions in PostgreSQL through psycopg 3 and an async pool.
-
-Why it looks like this:
-
-- Every save, append and restore is one call of a PL/pgSQL function created
-  by the schema's migrations (see ``postgres_schema``): one round trip, one
-  transaction, the session row locked while the version is checked and the
-  segments written. A load is one ``SELECT`` of the segments in order.
-- psycopg is an optional extra. This module imports without it; building a
-  store without it raises ``MissingDependencyError`` naming the extra.
-- Driver failures are translated at the boundary, and the pool heals by
-  itself when the server is back (see ``postgres_connection``). Reads are
-  retried once after a lost connection; writes never are.
-- A password in the connection string never appears in ``repr``, in error
-  messages or in log lines.
-"""
+"""``PostgresSessionStore``: the store class; its design is told in the package docstring."""
 
 from __future__ import annotations
 
@@ -22,29 +7,35 @@ import hashlib
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from sessionstore._errors import (
     BackendError,
     ConflictError,
     InvalidArgumentError,
-    MissingDependencyError,
     SchemaVersionError,
 )
 from sessionstore._messages import EncodedMessages, Message, decode_segments
+from sessionstore._options import (
+    CONNECTION_OPTIONS,
+    ConnectionOptions,
+    require_driver,
+    split_query_options,
+)
 from sessionstore._records import (
     ListOptions,
     SessionId,
     SessionRecord,
+    is_count,
     micros_from_datetime,
     record_from_stored,
     utc_now,
 )
 from sessionstore._store import SessionStore
-from sessionstore.backends import postgres_schema as q
-from sessionstore.backends.postgres_connection import HAVE_PSYCOPG, PostgresConnections
+from sessionstore.backends.postgres import schema as q
+from sessionstore.backends.postgres.pool import DRIVER_MISSING, PostgresConnections
 
-if HAVE_PSYCOPG:  # otherwise the constructor raises MissingDependencyError
+if DRIVER_MISSING is None:  # otherwise the constructor raises MissingDependencyError
     from psycopg import sql
 
 if TYPE_CHECKING:
@@ -53,11 +44,12 @@ if TYPE_CHECKING:
 
 __all__ = ["PostgresSessionStore"]
 
-_INSTALL_HINT = "pip install 'sessionstore[postgres]'"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_SCHEMA_LENGTH = 63  # PostgreSQL's NAMEDATALEN - 1
 _MAX_PREFIX_LENGTH = 40  # leaves room for the longest suffix ("migrations")
-_STORE_QUERY_PARAMETERS = ("schema", "table_prefix")
+_SCHEMES = ("postgresql", "postgres")
+#: The URL query parameters the store takes for itself; every other one goes to libpq.
+_QUERY_OPTIONS = ("schema", "table_prefix", *CONNECTION_OPTIONS)
 
 
 def _validate_identifier(kind: str, value: object, max_length: int) -> str:
@@ -76,39 +68,25 @@ def _lock_key(schema: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _split_store_parameters(url: str) -> tuple[str, dict[str, str]]:
-    """Remove ``schema`` / ``table_prefix`` from a URL's query; the rest goes to libpq as is.
-
-    The query is split by hand, not decoded and re-encoded, so libpq sees every
-    other parameter byte for byte (libpq decodes ``%XX`` but not ``+``).
-    """
-    parts = urlsplit(url)
-    ours: dict[str, str] = {}
-    kept: list[str] = []
-    for pair in parts.query.split("&") if parts.query else []:
-        key, _, value = pair.partition("=")
-        if unquote(key) in _STORE_QUERY_PARAMETERS:
-            ours[unquote(key)] = unquote(value)
-        else:
-            kept.append(pair)
-    if not ours:
-        return url, {}
-    return urlunsplit(parts._replace(query="&".join(kept))), ours
-
-
 class PostgresSessionStore(SessionStore):
     """Sessions in PostgreSQL tables named ``<table_prefix>*`` inside ``schema``.
 
-    Give a libpq connection string (``postgresql://user:pass@host:port/db?sslmode=...``
-    or ``"host=... dbname=..."``; every libpq parameter passes through) or a ready
+    Give ``url``, a libpq connection string (``postgresql://user:pass@host:port/db?sslmode=...``
+    or ``"host=... dbname=..."``; every libpq parameter passes through), or a ready
     ``psycopg_pool.AsyncConnectionPool`` as ``pool``. The store closes only what it
     created: a pool passed in must already be open and is left open by ``close()``;
     give it ``check=AsyncConnectionPool.check_connection`` so that, after a server
     restart, a dead idle connection is replaced before a write uses it (the pools
     the store creates check their idle connections themselves). Autocommit
     connections are fastest; a pool of non-autocommit connections works too.
-    ``min_size``/``max_size`` size the pool the store creates, and ``timeout`` is
-    how many seconds a call waits for a connection before StoreUnavailableError.
+
+    The pool the store creates keeps ``min_connections`` open and opens at most
+    ``max_connections``; a call waits up to ``pool_timeout`` seconds for a free
+    connection before StoreUnavailableError, and ``connect_timeout`` (seconds,
+    counted whole by libpq, at least 2) bounds each connection attempt (None:
+    the connection string's own ``connect_timeout``, if any). A URL's query may
+    give ``max_connections``, ``pool_timeout``, ``connect_timeout``, ``schema``
+    and ``table_prefix``; a value there overrides the argument.
 
     The schema (created if missing) and tables are migrated on open under an
     advisory lock, so many processes may open the same store at once. Several
@@ -120,39 +98,42 @@ class PostgresSessionStore(SessionStore):
 
     def __init__(
         self,
-        url_or_conninfo: str | None = None,
+        url: str | None = None,
         *,
         pool: AsyncConnectionPool[Any] | None = None,
         schema: str = "public",
         table_prefix: str = "sessionstore_",
-        min_size: int = 1,
-        max_size: int = 10,
-        timeout: float = 10.0,
+        min_connections: int = 1,
+        max_connections: int = 10,
+        pool_timeout: float = 10.0,
+        connect_timeout: float | None = None,
     ) -> None:
-        if not HAVE_PSYCOPG:
-            raise MissingDependencyError(
-                f"PostgresSessionStore needs psycopg 3 and psycopg-pool: {_INSTALL_HINT}"
-            )
-        if (url_or_conninfo is None) == (pool is None):
+        require_driver(
+            DRIVER_MISSING, "PostgresSessionStore", "psycopg 3 and psycopg-pool", "postgres"
+        )
+        if (url is None) == (pool is None):
             raise InvalidArgumentError(
                 "PostgresSessionStore needs exactly one of a connection string or pool="
             )
+        query: dict[str, str] = {}
+        if isinstance(url, str) and urlsplit(url).scheme.lower() in _SCHEMES:
+            url, query = split_query_options(url, _QUERY_OPTIONS)
+        schema = query.get("schema", schema)
+        table_prefix = query.get("table_prefix", table_prefix)
         self._schema = _validate_identifier("schema", schema, _MAX_SCHEMA_LENGTH)
         self._prefix = _validate_identifier("table_prefix", table_prefix, _MAX_PREFIX_LENGTH)
-        if min_size < 0 or max_size < 1 or min_size > max_size:
+        options = ConnectionOptions.checked(max_connections, pool_timeout, connect_timeout, query)
+        if not is_count(min_connections) or min_connections > options.max_connections:
             raise InvalidArgumentError(
-                f"pool sizes must satisfy 0 <= min_size <= max_size, max_size >= 1; "
-                f"got min_size={min_size}, max_size={max_size}"
+                f"min_connections must be an int from 0 to max_connections "
+                f"({options.max_connections}), got {min_connections!r}"
             )
-        if timeout <= 0:
-            raise InvalidArgumentError(f"timeout must be > 0 seconds, got {timeout!r}")
         self._connections = PostgresConnections(
-            url_or_conninfo,
+            url,
             pool,
             name=f"sessionstore-{self._prefix}",
-            min_size=min_size,
-            max_size=max_size,
-            timeout=timeout,
+            options=options,
+            min_connections=min_connections,
         )
         self._sql = self._compose()
 
@@ -197,14 +178,11 @@ class PostgresSessionStore(SessionStore):
 
     @classmethod
     def from_url(cls, url: str) -> Self:
-        """Open from ``postgresql://`` or ``postgres://``; ``schema`` and ``table_prefix``
-        may be given as query parameters, every other parameter goes to libpq."""
-        conninfo, ours = _split_store_parameters(url)
-        return cls(
-            conninfo,
-            schema=ours.get("schema", "public"),
-            table_prefix=ours.get("table_prefix", "sessionstore_"),
-        )
+        """Open from ``postgresql://`` or ``postgres://`` (connects on first use).
+
+        The store's own options may be query parameters; every other parameter goes to libpq.
+        """
+        return cls(url)
 
     def __repr__(self) -> str:
         return (
@@ -256,7 +234,7 @@ class PostgresSessionStore(SessionStore):
                     await conn.execute(self._sql[f"migration_{version}"])
                     await conn.execute(self._sql["record_version"], [version])
 
-        await self._connections.run(run, "open the store", idempotent=True)
+        await self._connections.run("open the store", run, idempotent=True)
 
     async def _close(self) -> None:
         await self._connections.close()
@@ -298,7 +276,7 @@ class PostgresSessionStore(SessionStore):
             return await cursor.fetchone()
 
         # Never retried: a write whose connection dropped may have committed.
-        row = await self._connections.run(work, action, idempotent=False)
+        row = await self._connections.run(action, work, idempotent=False)
         if row is None:  # pragma: no cover - the function always returns a row
             raise BackendError(f"cannot {action}: the write function returned nothing")
         ok, count, created, updated, version = row
@@ -338,7 +316,7 @@ class PostgresSessionStore(SessionStore):
 
     async def _load(self, session_id: SessionId) -> builtins.list[Message] | None:
         rows = await self._connections.rows(
-            self._sql["load"], (session_id,), f"load session {session_id!r}", binary=True
+            f"load session {session_id!r}", self._sql["load"], (session_id,), binary=True
         )
         if not rows:
             return None
@@ -346,13 +324,13 @@ class PostgresSessionStore(SessionStore):
 
     async def _get(self, session_id: SessionId) -> SessionRecord | None:
         rows = await self._connections.rows(
-            self._sql["get"], (session_id,), f"get session {session_id!r}"
+            f"get session {session_id!r}", self._sql["get"], (session_id,)
         )
         return record_from_stored(session_id, rows[0]) if rows else None
 
     async def _list(self, options: ListOptions) -> builtins.list[SessionRecord]:
         query = self._sql["list_desc" if options.newest_first else "list_asc"]
-        rows = await self._connections.rows(query, (options.limit, options.offset), "list sessions")
+        rows = await self._connections.rows("list sessions", query, (options.limit, options.offset))
         return [record_from_stored(row[0], row[1:]) for row in rows]
 
     async def _scan_page(self, after: int, limit: int) -> builtins.list[tuple[int, SessionRecord]]:
@@ -361,19 +339,19 @@ class PostgresSessionStore(SessionStore):
         # each row version is visible in exactly one place, so no session that
         # exists throughout is passed over (one created meanwhile may be).
         rows = await self._connections.rows(
-            self._sql["scan_after"], (after, limit), "scan sessions"
+            "scan sessions", self._sql["scan_after"], (after, limit)
         )
         return [(int(row[0]), record_from_stored(row[1], row[2:])) for row in rows]
 
     async def _count(self) -> int:
-        rows = await self._connections.rows(self._sql["count"], (), "count sessions")
+        rows = await self._connections.rows("count sessions", self._sql["count"], ())
         return int(rows[0][0])
 
     async def _delete(self, session_id: SessionId) -> None:
         async def work(conn: AsyncConnection[Any]) -> None:
             await conn.execute(self._sql["delete"], (session_id,))
 
-        await self._connections.run(work, f"delete session {session_id!r}", idempotent=True)
+        await self._connections.run(f"delete session {session_id!r}", work, idempotent=True)
 
     async def _prune(self, updated_before: datetime | None, keep_newest: int | None) -> int:
         params = {
@@ -387,4 +365,4 @@ class PostgresSessionStore(SessionStore):
 
         # Not retried: a prune that committed before the connection dropped would
         # report 0 the second time.
-        return await self._connections.run(work, "prune sessions", idempotent=False)
+        return await self._connections.run("prune sessions", work, idempotent=False)
