@@ -29,7 +29,7 @@ from sessionstore import (
     StoreUnavailableError,
 )
 from sessionstore.backends.sqlite import SQLiteSessionStore
-from sessionstore.backends.sqlite_schema import (
+from sessionstore.backends.sqlite.schema import (
     MAX_SMALL_RUN,
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -442,8 +442,8 @@ async def test_a_schema_1_file_is_migrated_and_keeps_its_transcripts(
     path = tmp_path / "v1.db"
     long = [Message.user(f"m{n}") for n in range(3 * MAX_SMALL_RUN)]
     with monkeypatch.context() as patched:
-        patched.setattr("sessionstore.backends.sqlite_connection.MIGRATIONS", MIGRATIONS[:1])
-        patched.setattr("sessionstore.backends.sqlite_connection.SCHEMA_VERSION", 1)
+        patched.setattr("sessionstore.backends.sqlite.connection.MIGRATIONS", MIGRATIONS[:1])
+        patched.setattr("sessionstore.backends.sqlite.connection.SCHEMA_VERSION", 1)
         async with SQLiteSessionStore(path) as store:
             for message in long:
                 await store.append("long", [message])

@@ -1,7 +1,7 @@
 """What the calls of one SQLite group-commit transaction share: ``Batch``.
 
-The writer (``sqlite_workers``) makes one per transaction and passes it to
-every write it runs (``sqlite_operations``): the listing sequence, the clock
+The writer (``threads``) makes one per transaction and passes it to
+every write it runs (``operations``): the listing sequence, the clock
 reading, the writer's cache of session write states, and the rows deferred
 to one ``executemany`` per statement.
 """

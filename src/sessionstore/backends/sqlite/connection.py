@@ -1,11 +1,11 @@
 """Opening the SQLite backend's connections, and the boundary where sqlite3 errors become ours.
 
-Kept apart from the threads that own the connections (``sqlite_workers``):
+Kept apart from the threads that own the connections (``threads``):
 this is what a connection is before it serves anyone, and what its failures
 mean to a caller.
 
 * The writer's connection switches the file to WAL and migrates the schema
-  (``sqlite_schema.MIGRATIONS``) inside ``BEGIN IMMEDIATE``, re-checking the
+  (``schema.MIGRATIONS``) inside ``BEGIN IMMEDIATE``, re-checking the
   version there, so concurrent first opens by many processes are race-free.
   A reader's connection only checks the version and is ``query_only``.
 * SQLite does not honour ``busy_timeout`` everywhere (``PRAGMA journal_mode``,
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sessionstore._errors import BackendError, SchemaVersionError, StoreUnavailableError
-from sessionstore.backends.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from sessionstore.backends.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["open_connection", "retry_busy", "translate_error"]
 

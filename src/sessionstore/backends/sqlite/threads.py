@@ -22,7 +22,7 @@ batch-mate fails. Every call still fails alone:
 
 A failure thus costs its batch-mates a re-run, never their atomicity.
 
-Appends are cheaper still (see ``sqlite_batch``). The writer keeps each session's
+Appends are cheaper still (see ``batch``). The writer keeps each session's
 write state (key, version, positions) as its own commits left it, trusted
 while ``PRAGMA data_version`` shows that no other connection committed and
 dropped on any rollback, so an append usually reads nothing. And the rows a
@@ -37,7 +37,7 @@ its data is durable. If the commit fails, every call of the batch fails with
 a BackendError and nothing of the batch is visible.
 
 Opening the connections, busy retries and the translation of sqlite3 errors
-live in ``sqlite_connection``.
+live in ``connection``.
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from sessionstore._errors import BackendError, SessionStoreError
-from sessionstore.backends.sqlite_batch import Batch
-from sessionstore.backends.sqlite_connection import retry_busy, translate_error
-from sessionstore.backends.sqlite_schema import DATA_VERSION, MAX_SEQ
+from sessionstore.backends.sqlite.batch import Batch
+from sessionstore.backends.sqlite.connection import retry_busy, translate_error
+from sessionstore.backends.sqlite.schema import DATA_VERSION, MAX_SEQ
 
 __all__ = ["GroupCommitWriter", "Reader"]
 

@@ -1,14 +1,14 @@
 """The SQLite store's operations: the work its reader and writer threads run on a connection.
 
-``SQLiteSessionStore`` (in ``sqlite``) validates arguments and queues these
-functions; ``sqlite_workers`` runs them. A read is ``work(conn)`` on the
+``SQLiteSessionStore`` (in ``store``) validates arguments and queues these
+functions; ``threads`` runs them. A read is ``work(conn)`` on the
 reader's connection. A write is ``work(conn, batch)`` inside the writer's
 group-commit transaction, where ``batch`` is the clock reading and listing
 sequence it shares with the rest of the batch, the writer's cache of session
 write states, and the rows deferred to one ``executemany`` per batch (see
-``sqlite_batch``). A write that raises before it changed or deferred a
+``batch``). A write that raises before it changed or deferred a
 row (the version check comes first) costs its batch-mates nothing.
-The SQL is in ``sqlite_schema``, with the reasons for the layout: a
+The SQL is in ``schema``, with the reasons for the layout: a
 ``sessions`` row, and JSON-array ``segments`` whose small trailing run is
 merged at the byte level.
 """
@@ -29,8 +29,8 @@ from sessionstore._records import (
     micros_from_datetime,
     record_from_stored,
 )
-from sessionstore.backends import sqlite_schema as sql
-from sessionstore.backends.sqlite_batch import Batch
+from sessionstore.backends.sqlite import schema as sql
+from sessionstore.backends.sqlite.batch import Batch
 
 __all__ = [
     "append_messages",
