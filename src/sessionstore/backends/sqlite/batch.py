@@ -1,10 +1,4 @@
-"""What the calls of one SQLite group-commit transaction share: ``Batch``.
-
-The writer (``threads``) makes one per transaction and passes it to
-every write it runs (``operations``): the listing sequence, the clock
-reading, the writer's cache of session write states, and the rows deferred
-to one ``executemany`` per statement.
-"""
+"""What the calls of one SQLite group-commit transaction share: ``Batch``."""
 
 from __future__ import annotations
 

@@ -1,16 +1,9 @@
-"""The SQLite store's operations: the work its reader and writer threads run on a connection.
+"""The SQL work of each store method, run on the store's threads.
 
-``SQLiteSessionStore`` (in ``store``) validates arguments and queues these
-functions; ``threads`` runs them. A read is ``work(conn)`` on the
-reader's connection. A write is ``work(conn, batch)`` inside the writer's
-group-commit transaction, where ``batch`` is the clock reading and listing
-sequence it shares with the rest of the batch, the writer's cache of session
-write states, and the rows deferred to one ``executemany`` per batch (see
-``batch``). A write that raises before it changed or deferred a
-row (the version check comes first) costs its batch-mates nothing.
-The SQL is in ``schema``, with the reasons for the layout: a
-``sessions`` row, and JSON-array ``segments`` whose small trailing run is
-merged at the byte level.
+A read is ``work(conn)`` on the reader's connection. A write is
+``work(conn, batch)`` inside the writer's transaction, sharing the
+``Batch`` with the rest of the calls it commits; it checks the version before it
+changes or defers a row, so a conflict costs its batch-mates nothing.
 """
 
 from __future__ import annotations

@@ -1,43 +1,7 @@
-"""The SQLite backend's threads: a reader, and a group-commit writer, each owning a connection.
+"""The SQLite threads: the ``Reader`` and the ``GroupCommitWriter``, each owning a connection.
 
-SQLite calls block, so none of them may run on the event loop. Each thread
-owns one connection and serves a queue; results travel back to the caller's
-loop with ``call_soon_threadsafe``. Reads have their own thread and
-connection (WAL lets them run beside a writer) so a load never waits behind
-an fsync.
-
-The writer drains everything queued into ONE ``BEGIN IMMEDIATE`` transaction,
-so one fsync covers many callers, and no call pays for a SAVEPOINT unless a
-batch-mate fails. Every call still fails alone:
-
-* A call that fails with one of our errors before it changed a row (a
-  ConflictError: the version check comes before any write; the writer checks
-  ``total_changes``) has nothing to undo; its batch-mates go on.
-* A call that fails after it may have written (an SQLite error such as
-  disk-full, a bug) undoes the whole transaction; its batch-mates, undone
-  with it, run again in a new transaction, this time each inside its own
-  SAVEPOINT so that a further failure rolls back only that call. (When an
-  error makes SQLite abort the transaction even so, the remaining calls run
-  again once more.)
-
-A failure thus costs its batch-mates a re-run, never their atomicity.
-
-Appends are cheaper still (see ``batch``). The writer keeps each session's
-write state (key, version, positions) as its own commits left it, trusted
-while ``PRAGMA data_version`` shows that no other connection committed and
-dropped on any rollback, so an append usually reads nothing. And the rows a
-call writes may be deferred to one ``executemany`` per statement for the
-whole batch, run before anything in the batch reads what they touch and
-before COMMIT. If running them fails, no one call is to blame: the
-transaction is undone and the whole batch runs again guarded, where nothing
-is deferred, so the culprit fails alone.
-
-Futures resolve only after ``COMMIT`` returned, so a call returns only once
-its data is durable. If the commit fails, every call of the batch fails with
-a BackendError and nothing of the batch is visible.
-
-Opening the connections, busy retries and the translation of sqlite3 errors
-live in ``connection``.
+Each serves a queue of requests; results travel back to each caller's loop
+with ``call_soon_threadsafe``.
 """
 
 from __future__ import annotations
