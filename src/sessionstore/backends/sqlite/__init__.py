@@ -40,10 +40,10 @@ Threads (``threads``)
     caller's loop. The ``Reader`` runs reads beside the writer (WAL allows
     it), so a load never waits behind an fsync.
 
-Group commit (``threads``, ``batch``)
+Group commit (``threads``, ``transaction``)
     The ``GroupCommitWriter`` takes everything queued, a *batch* of calls,
     and runs it in one ``BEGIN IMMEDIATE`` transaction, so one fsync covers
-    many callers. The calls of one transaction share a ``Batch``: the
+    many callers. The calls of one transaction share a ``Transaction``: the
     listing sequence, one clock reading, the state cache and the rows deferred
     to one ``executemany`` per statement. Each call still stays atomic,
     ordered and version-checked, and fails alone:
@@ -70,7 +70,7 @@ Group commit (``threads``, ``batch``)
     with a ``BackendError`` and nothing of the batch is visible. A write whose
     caller was cancelled after it was queued still happens.
 
-The state cache (``threads``, ``operations``)
+The state cache (``transaction.WriteState``)
     The writer keeps each session's write state (key, version, creation time,
     message count, next segment position, start of the small trailing run) as
     its own commits left it, so an append usually reads nothing: it computes
@@ -96,9 +96,9 @@ Durability and many processes (``connection``)
     chained.
 
 Modules: ``store`` (the store class), ``connection``, ``schema`` (SQL and
-migrations), ``threads`` (the reader and the group-commit writer), ``batch``
-(what one write transaction shares) and ``operations`` (the SQL work of each
-method).
+migrations), ``threads`` (the reader and the group-commit writer),
+``transaction`` (what one write transaction shares) and ``operations`` (the
+SQL work of each method).
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ from sessionstore._errors import InvalidArgumentError
 from sessionstore._messages import EncodedMessages, Message
 from sessionstore._records import ListOptions, SessionId, SessionRecord, micros_from_datetime
 from sessionstore._store import SessionStore
-from sessionstore.backends.sqlite.batch import Batch
 from sessionstore.backends.sqlite.connection import open_connection
 from sessionstore.backends.sqlite.operations import (
     append_messages,
@@ -36,6 +35,7 @@ from sessionstore.backends.sqlite.operations import (
     scan_records,
 )
 from sessionstore.backends.sqlite.threads import GroupCommitWriter, Reader
+from sessionstore.backends.sqlite.transaction import Transaction
 
 __all__ = ["SQLiteSessionStore"]
 
@@ -167,7 +167,7 @@ class SQLiteSessionStore(SessionStore):
         assert self._reader is not None
         return await self._reader.submit(work)
 
-    def _write(self, work: Callable[[Connection, Batch], T]) -> asyncio.Future[T]:
+    def _write(self, work: Callable[[Connection, Transaction], T]) -> asyncio.Future[T]:
         """Queue ``work`` for the writer; await the future (a plain method: one less coroutine)."""
         assert self._writer is not None
         return self._writer.submit(work)

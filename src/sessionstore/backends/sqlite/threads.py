@@ -16,9 +16,9 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from sessionstore._errors import BackendError, SessionStoreError
-from sessionstore.backends.sqlite.batch import Batch
 from sessionstore.backends.sqlite.connection import retry_busy, translate_error
 from sessionstore.backends.sqlite.schema import DATA_VERSION, MAX_SEQ
+from sessionstore.backends.sqlite.transaction import StateCache, Transaction
 
 __all__ = ["GroupCommitWriter", "Reader"]
 
@@ -157,7 +157,7 @@ class Reader(_ConnectionThread):
 
 
 class GroupCommitWriter(_ConnectionThread):
-    """Runs write work ``work(conn, batch)``: all queued calls share one transaction."""
+    """Runs write work ``work(conn, transaction)``: all queued calls share one transaction."""
 
     def __init__(
         self,
@@ -168,9 +168,8 @@ class GroupCommitWriter(_ConnectionThread):
     ) -> None:
         super().__init__(name, path, connect)
         self._busy_timeout = busy_timeout
-        # Session write states as committed by this connection (see Batch.states);
-        # trusted only while PRAGMA data_version says no other connection wrote.
-        self._states: dict[str, Any] = {}
+        # Trusted only while PRAGMA data_version says no other connection wrote.
+        self._state_cache: StateCache = {}
         self._data_version: int | None = None
 
     def _serve(self, conn: sqlite3.Connection) -> None:
@@ -201,22 +200,23 @@ class GroupCommitWriter(_ConnectionThread):
         while pending:
             pending, guarded = self._attempt(conn, pending, guarded=guarded)
 
-    def _begin(self, conn: sqlite3.Connection, *, guarded: bool) -> Batch:
-        """BEGIN IMMEDIATE; the batch, with the state cache unless guarded or stale."""
+    def _begin(self, conn: sqlite3.Connection, *, guarded: bool) -> Transaction:
+        """BEGIN IMMEDIATE; the transaction, with the state cache unless guarded or stale."""
         retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), self._busy_timeout)
+        cache = self._state_cache
         data_version = conn.execute(DATA_VERSION).fetchone()[0]
         if data_version != self._data_version or guarded:
             # Another connection committed (or we re-run after a failure): forget.
-            self._states.clear()
+            cache.clear()
             self._data_version = data_version
-        elif len(self._states) > MAX_CACHED_STATES:
-            for session_id in list(islice(self._states, len(self._states) - MAX_CACHED_STATES)):
-                del self._states[session_id]
-        return Batch(conn.execute(MAX_SEQ).fetchone()[0], None if guarded else self._states)
+        elif len(cache) > MAX_CACHED_STATES:
+            for session_id in list(islice(cache, len(cache) - MAX_CACHED_STATES)):
+                del cache[session_id]
+        return Transaction(conn.execute(MAX_SEQ).fetchone()[0], None if guarded else cache)
 
     def _rollback(self, conn: sqlite3.Connection) -> None:
         """Undo the transaction; the cached states may hold its writes, so drop them too."""
-        self._states.clear()
+        self._state_cache.clear()
         if conn.in_transaction:
             conn.execute("ROLLBACK")
 
@@ -226,18 +226,18 @@ class GroupCommitWriter(_ConnectionThread):
         """Run ``batch`` in one transaction; return the calls to run again, and whether guarded.
 
         Unguarded, calls run without savepoints and may defer writes (see
-        Batch); if running those fails, every call runs again, guarded.
+        Transaction); if running those fails, every call runs again, guarded.
         ``guarded``: nothing is deferred, and each call of a batch of several
         runs in its own SAVEPOINT.
         """
         outcomes: list[tuple[_Request, Any, BaseException | None]] = []
         try:
-            shared = self._begin(conn, guarded=guarded)
+            transaction = self._begin(conn, guarded=guarded)
             if len(batch) == 1:
-                outcomes.append(self._run_alone(conn, shared, batch[0]))
+                outcomes.append(self._run_alone(conn, transaction, batch[0]))
             elif guarded:
                 for index, request in enumerate(batch):
-                    outcome = self._run_guarded(conn, shared, request)
+                    outcome = self._run_guarded(conn, transaction, request)
                     if not conn.in_transaction:  # its error made SQLite abort everything
                         self._settle(*outcome)
                         return batch[:index] + batch[index + 1 :], True
@@ -247,9 +247,9 @@ class GroupCommitWriter(_ConnectionThread):
                     assert request.work is not None
                     changes = conn.total_changes
                     try:
-                        outcomes.append((request, request.work(conn, shared), None))
+                        outcomes.append((request, request.work(conn, transaction), None))
                     except Exception as exc:
-                        if shared.flush_failed:  # a deferred write of some call failed
+                        if transaction.flush_failed:  # a deferred write of some call failed
                             self._rollback(conn)
                             return batch, True
                         error = self._call_error(exc)
@@ -261,7 +261,7 @@ class GroupCommitWriter(_ConnectionThread):
                         self._settle(request, None, error)
                         return batch[:index] + batch[index + 1 :], True
                 try:
-                    shared.flush(conn)
+                    transaction.flush(conn)
                 except Exception:
                     self._rollback(conn)
                     return batch, True
@@ -290,26 +290,26 @@ class GroupCommitWriter(_ConnectionThread):
         return translate_error(exc, "write", self.path)
 
     def _run_alone(
-        self, conn: sqlite3.Connection, shared: Batch, request: _Request
+        self, conn: sqlite3.Connection, transaction: Transaction, request: _Request
     ) -> tuple[_Request, Any, BaseException | None]:
         """Run the only call of a batch: its failure rolls back the transaction."""
         assert request.work is not None
         try:
-            result = request.work(conn, shared)
-            shared.flush(conn)
+            result = request.work(conn, transaction)
+            transaction.flush(conn)
         except Exception as exc:
             self._rollback(conn)
             return request, None, self._call_error(exc)
         return request, result, None
 
     def _run_guarded(
-        self, conn: sqlite3.Connection, shared: Batch, request: _Request
+        self, conn: sqlite3.Connection, transaction: Transaction, request: _Request
     ) -> tuple[_Request, Any, BaseException | None]:
         """Run one call in its own savepoint, so that its failure undoes only itself."""
         assert request.work is not None
         conn.execute("SAVEPOINT call")
         try:
-            result = request.work(conn, shared)
+            result = request.work(conn, transaction)
         except Exception as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK TO call")
