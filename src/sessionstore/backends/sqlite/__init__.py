@@ -33,14 +33,14 @@ Segments and compaction (``operations``)
     transcript holds at most ``bytes / SMALL_SEGMENT_BYTES + MAX_SMALL_RUN + 1``
     segments.
 
-Threads (``threads``)
+Threads (``threads``, ``writer``)
     SQLite calls block, so the event loop never runs them. The store owns two
     threads, each with its own connection and queue: it queues a function of
     ``operations`` and awaits a future that the thread resolves on the
     caller's loop. The ``Reader`` runs reads beside the writer (WAL allows
     it), so a load never waits behind an fsync.
 
-Group commit (``threads``, ``transaction``)
+Group commit (``writer``, ``transaction``)
     The ``GroupCommitWriter`` takes everything queued, a *batch* of calls,
     and runs it in one ``BEGIN IMMEDIATE`` transaction, so one fsync covers
     many callers. The calls of one transaction share a ``Transaction``: the
@@ -96,9 +96,9 @@ Durability and many processes (``connection``)
     chained.
 
 Modules: ``store`` (the store class), ``connection``, ``schema`` (SQL and
-migrations), ``threads`` (the reader and the group-commit writer),
-``transaction`` (what one write transaction shares) and ``operations`` (the
-SQL work of each method).
+migrations), ``threads`` (the thread base and the reader), ``writer`` (group
+commit), ``transaction`` (what one write transaction shares) and
+``operations`` (the SQL work of each method).
 """
 
 from __future__ import annotations

@@ -34,8 +34,9 @@ from sessionstore.backends.sqlite.operations import (
     save_messages,
     scan_records,
 )
-from sessionstore.backends.sqlite.threads import GroupCommitWriter, Reader
+from sessionstore.backends.sqlite.threads import Reader
 from sessionstore.backends.sqlite.transaction import Transaction
+from sessionstore.backends.sqlite.writer import GroupCommitWriter
 
 __all__ = ["SQLiteSessionStore"]
 
