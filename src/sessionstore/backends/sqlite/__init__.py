@@ -41,12 +41,13 @@ Threads (``threads``, ``writer``)
     it), so a load never waits behind an fsync.
 
 Group commit (``writer``, ``transaction``)
-    The ``GroupCommitWriter`` takes everything queued, a *batch* of calls,
-    and runs it in one ``BEGIN IMMEDIATE`` transaction, so one fsync covers
-    many callers. The calls of one transaction share a ``Transaction``: the
-    listing sequence, one clock reading, the state cache and the rows deferred
-    to one ``executemany`` per statement. Each call still stays atomic,
-    ordered and version-checked, and fails alone:
+    The ``GroupCommitWriter`` takes everything queued, a *batch* of calls
+    (up to ``MAX_BATCH``), and runs it in one ``BEGIN IMMEDIATE``
+    transaction, so one fsync covers many callers. The calls of one
+    transaction share a ``Transaction``: the listing sequence, one clock
+    reading, the state cache and the rows deferred to one ``executemany`` per
+    statement. Each call still stays atomic, ordered and version-checked, and
+    fails alone:
 
     * A call that fails with one of our errors before it changed a row (a
       ``ConflictError``: the version check comes before any write; the writer
@@ -59,11 +60,12 @@ Group commit (``writer``, ``transaction``)
       calls run again once more. A failure thus costs its batch-mates a
       re-run, never their atomicity, and no call pays for a SAVEPOINT unless
       a batch-mate failed.
-    * Appends defer their rows to one ``executemany`` per statement for the
-      whole batch, run before anything in the batch reads what they touch and
-      before COMMIT. If running them fails, no one call is to blame: the
-      transaction is undone and the whole batch runs again guarded, where
-      nothing is deferred, so the culprit fails alone.
+    * Appends, and a new session's first segment, defer their rows to one
+      ``executemany`` per statement for the whole batch, run before anything
+      in the batch reads what they touch and before COMMIT. If running them
+      fails, no one call is to blame: the transaction is undone and the whole
+      batch runs again guarded, where nothing is deferred, so the culprit
+      fails alone.
 
     Futures resolve only after COMMIT returned, so a call returns only once
     its data is durable. If the commit fails, every call of the batch fails
