@@ -127,8 +127,8 @@ async def our_transaction(path: str, size: int) -> Callable[[], None]:
     Segments are only ever added (our store also merges a run of 16 small ones).
     """
     from sessionstore import Message
-    from sessionstore.backends import sqlite_schema as sql
     from sessionstore.backends.sqlite import SQLiteSessionStore
+    from sessionstore.backends.sqlite import schema as sql
 
     async with SQLiteSessionStore(path) as store:
         await store.save("s", [Message.assistant("y" * 200)] * size)

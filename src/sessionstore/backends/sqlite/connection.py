@@ -1,18 +1,10 @@
-"""Opening the SQLite backend's connections, and the boundary where sqlite3 errors become ours.
+"""Opening the SQLite connections, busy retries, and where sqlite3 errors become ours.
 
-Kept apart from the threads that own the connections (``sqlite_workers``):
-this is what a connection is before it serves anyone, and what its failures
-mean to a caller.
-
-* The writer's connection switches the file to WAL and migrates the schema
-  (``sqlite_schema.MIGRATIONS``) inside ``BEGIN IMMEDIATE``, re-checking the
-  version there, so concurrent first opens by many processes are race-free.
-  A reader's connection only checks the version and is ``query_only``.
-* SQLite does not honour ``busy_timeout`` everywhere (``PRAGMA journal_mode``,
-  a reader during WAL recovery): ``retry_busy`` retries those with jittered
-  backoff until the same deadline.
-* ``translate_error``: busy, locked, permission and read-only failures become
-  StoreUnavailableError, any other BackendError, the sqlite3 error chained.
+``open_connection`` gives the writer a connection on a WAL file with the
+schema migrated, and a reader a ``query_only`` one whose schema version it
+checked. ``retry_busy`` waits out a busy database where SQLite does not honour
+``busy_timeout``. ``translate_error`` maps a sqlite3 error to
+``StoreUnavailableError`` or ``BackendError``, the original chained.
 """
 
 from __future__ import annotations
@@ -24,7 +16,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sessionstore._errors import BackendError, SchemaVersionError, StoreUnavailableError
-from sessionstore.backends.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from sessionstore.backends.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["open_connection", "retry_busy", "translate_error"]
 

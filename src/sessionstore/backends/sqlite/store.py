@@ -1,32 +1,7 @@
-"""``SQLiteSessionStore``: the embedded default backend, one file shared by tasks and processes.
+"""``SQLiteSessionStore``: argument and URL checks, the two threads' lifecycle, the contract.
 
-Why it is built this way:
-
-* WAL journal, ``synchronous=FULL`` by default: a write that returned
-  survives a power cut. ``durability="normal"`` (``synchronous=NORMAL``)
-  never corrupts the file either, but may lose the last commits on power loss
-  in exchange for fewer fsyncs.
-* Group commit: every write goes to one writer thread that drains all queued
-  calls into a single transaction, so one fsync covers many callers while
-  each call stays atomic, ordered, version-checked and fails alone (a failure
-  that may have written undoes the transaction and re-runs its batch-mates,
-  each in a SAVEPOINT; see ``sqlite_workers``). The writer caches session
-  write states while no other connection commits, so an append usually reads
-  nothing, and a batch's appends share one ``executemany`` per statement.
-* Reads use their own thread and connection, so a load never queues behind
-  an fsync, and the event loop never runs SQLite code.
-* The layout (a ``sessions`` index table plus JSON-array ``segments``, small
-  trailing segments merged at the byte level) and its reasons are described
-  in ``sqlite_schema``.
-* Many processes may share the file: ``busy_timeout``, ``BEGIN IMMEDIATE``
-  and retries on SQLITE_BUSY; the schema is created inside ``BEGIN
-  IMMEDIATE`` with the version re-checked there, so concurrent first opens
-  are race-free (see ``sqlite_connection``).
-
-This module holds the store itself: argument and URL validation, the
-lifecycle of its two threads, and the contract's methods, each of which
-queues one function of ``sqlite_operations`` (the reads and writes that run
-on those threads) and awaits it.
+Each method of the contract queues one function of ``operations`` on the
+reader or the writer thread and awaits it.
 """
 
 from __future__ import annotations
@@ -47,9 +22,8 @@ from sessionstore._errors import InvalidArgumentError
 from sessionstore._messages import EncodedMessages, Message
 from sessionstore._records import ListOptions, SessionId, SessionRecord, micros_from_datetime
 from sessionstore._store import SessionStore
-from sessionstore.backends.sqlite_batch import Batch
-from sessionstore.backends.sqlite_connection import open_connection
-from sessionstore.backends.sqlite_operations import (
+from sessionstore.backends.sqlite.connection import open_connection
+from sessionstore.backends.sqlite.operations import (
     append_messages,
     count_sessions,
     delete_session,
@@ -60,7 +34,9 @@ from sessionstore.backends.sqlite_operations import (
     save_messages,
     scan_records,
 )
-from sessionstore.backends.sqlite_workers import GroupCommitWriter, Reader
+from sessionstore.backends.sqlite.threads import Reader
+from sessionstore.backends.sqlite.transaction import Transaction
+from sessionstore.backends.sqlite.writer import GroupCommitWriter
 
 __all__ = ["SQLiteSessionStore"]
 
@@ -192,7 +168,7 @@ class SQLiteSessionStore(SessionStore):
         assert self._reader is not None
         return await self._reader.submit(work)
 
-    def _write(self, work: Callable[[Connection, Batch], T]) -> asyncio.Future[T]:
+    def _write(self, work: Callable[[Connection, Transaction], T]) -> asyncio.Future[T]:
         """Queue ``work`` for the writer; await the future (a plain method: one less coroutine)."""
         assert self._writer is not None
         return self._writer.submit(work)

@@ -1,35 +1,8 @@
-"""The SQLite backend's schema, migrations and SQL statements, as named constants.
+"""The SQLite schema: the ordered ``MIGRATIONS`` and every SQL statement, as named constants.
 
-``MIGRATIONS`` is an ordered list: the schema version of a database is the
-number of steps applied to it, recorded in ``PRAGMA user_version`` (a field
-of the file header, so it changes atomically with the transaction that
-applies the steps). Append new steps; never edit a released one.
-
-Why this layout:
-
-* ``sessions`` is a small index row per session: listing, counting, ``get``
-  and ``prune`` read only this table and its ``seq`` index, never a
-  transcript. ``key`` is an integer surrogate so that segment rows carry an
-  8-byte key instead of a 1 KiB id.
-* ``segments`` holds a transcript as JSON-array blobs, one per write. A save
-  deletes the session's segments and inserts one; an append inserts one
-  more, so its cost does not depend on the transcript's length. Loading
-  reads them in ``(session_key, position)`` order through an index and
-  decodes them straight into message structs. Rows are stored in write
-  order (rowid), not clustered by session (schema 1 was ``WITHOUT ROWID``
-  on the key): concurrent appends to many sessions then fill the same few
-  pages instead of one page per session, which cut the pages a group commit
-  writes to its WAL from about 2.2 to 0.3 per append, and that write, not
-  the SQL, was most of what an append cost.
-* Appends of small segments are compacted: when the trailing run of small
-  segments (under ``SMALL_SEGMENT_BYTES``) grows past ``MAX_SMALL_RUN``, that
-  run alone is merged into one blob at the byte level (no decoding). A merge
-  copies at most ``MAX_SMALL_RUN`` small segments, so append cost stays
-  bounded, and a transcript holds at most ``bytes / SMALL_SEGMENT_BYTES +
-  MAX_SMALL_RUN + 1`` segments.
-* ``seq`` is the listing order: each write takes ``max(seq) + 1`` inside its
-  write transaction (the database-wide write lock makes it a monotonic
-  sequence across processes), never the clock.
+The schema version of a database is the number of ``MIGRATIONS`` steps applied
+to it. Append new steps; never edit a released one. The reasons for the layout
+are in the package docstring.
 """
 
 from __future__ import annotations
@@ -85,7 +58,7 @@ CREATE TABLE segments (
 ) WITHOUT ROWID;
 """
 
-# Segments in write order, found by session through an index (see the module docstring).
+# Segments in write order, found by session through an index (see the package docstring).
 _V2 = """
 CREATE TABLE segments_v2 (
     id          INTEGER PRIMARY KEY,

@@ -1,16 +1,9 @@
-"""The SQLite store's operations: the work its reader and writer threads run on a connection.
+"""The SQL work of each store method, run on the store's threads.
 
-``SQLiteSessionStore`` (in ``sqlite``) validates arguments and queues these
-functions; ``sqlite_workers`` runs them. A read is ``work(conn)`` on the
-reader's connection. A write is ``work(conn, batch)`` inside the writer's
-group-commit transaction, where ``batch`` is the clock reading and listing
-sequence it shares with the rest of the batch, the writer's cache of session
-write states, and the rows deferred to one ``executemany`` per batch (see
-``sqlite_batch``). A write that raises before it changed or deferred a
-row (the version check comes first) costs its batch-mates nothing.
-The SQL is in ``sqlite_schema``, with the reasons for the layout: a
-``sessions`` row, and JSON-array ``segments`` whose small trailing run is
-merged at the byte level.
+A read is ``work(conn)`` on the reader's connection. A write is
+``work(conn, transaction)`` inside the writer's transaction, sharing the
+``Transaction`` with the rest of its batch; it checks the version before it
+changes or defers a row, so a conflict costs its batch-mates nothing.
 """
 
 from __future__ import annotations
@@ -29,8 +22,8 @@ from sessionstore._records import (
     micros_from_datetime,
     record_from_stored,
 )
-from sessionstore.backends import sqlite_schema as sql
-from sessionstore.backends.sqlite_batch import Batch
+from sessionstore.backends.sqlite import schema as sql
+from sessionstore.backends.sqlite.transaction import Transaction, WriteState
 
 __all__ = [
     "append_messages",
@@ -86,33 +79,35 @@ def count_sessions(conn: Connection) -> int:
 
 
 def _write_state(
-    conn: Connection, batch: Batch, session_id: SessionId, expected: int | None
-) -> Any:
-    """The session's write-state row (None if it does not exist), its version checked.
+    conn: Connection, transaction: Transaction, session_id: SessionId, expected: int | None
+) -> WriteState | None:
+    """The session's write state (None if it does not exist), its version checked.
 
-    From the writer's cache when it holds the session, which it does for every
+    From the state cache when it holds the session, which it does for every
     session with a deferred write, so the table is read only when it is current.
     """
-    states = batch.states
-    row = None if states is None else states.get(session_id)
-    if row is None:
+    cache = transaction.state_cache
+    state = None if cache is None else cache.get(session_id)
+    if state is None:
         row = conn.execute(sql.SELECT_WRITE_STATE, (session_id,)).fetchone()
-    actual = 0 if row is None else row[1]
+        if row is not None:
+            state = WriteState(*row)
+    actual = 0 if state is None else state.version
     if expected is not None and expected != actual:
         raise ConflictError(session_id, expected=expected, actual=actual)
-    return row
+    return state
 
 
-def _forget(conn: Connection, batch: Batch, session_id: SessionId) -> None:
+def _forget(conn: Connection, transaction: Transaction, session_id: SessionId) -> None:
     """Before a save or delete rewrites the session: flush deferred writes, drop its state."""
-    batch.flush(conn)
-    if batch.states is not None:
-        batch.states.pop(session_id, None)
+    transaction.flush(conn)
+    if transaction.state_cache is not None:
+        transaction.state_cache.pop(session_id, None)
 
 
-def _stamp(micros: int, batch: Batch) -> datetime:
-    """``micros`` as a datetime, reusing the batch's clock reading when it is that."""
-    return batch.now if micros == batch.now_us else datetime_from_micros(micros)
+def _stamp(micros: int, transaction: Transaction) -> datetime:
+    """``micros`` as a datetime, reusing the transaction's clock reading when it is that."""
+    return transaction.now if micros == transaction.now_us else datetime_from_micros(micros)
 
 
 def _tail_after_single(payload: bytes) -> tuple[int, int]:
@@ -124,24 +119,28 @@ def _tail_after_single(payload: bytes) -> tuple[int, int]:
 
 def _create(
     conn: Connection,
-    batch: Batch,
+    transaction: Transaction,
     session_id: SessionId,
     messages: EncodedMessages,
     created_us: int,
     now: int,
 ) -> SessionRecord:
     next_position, tail_start = _tail_after_single(messages.payload)
+    seq = transaction.next_seq()
     cursor = conn.execute(
         sql.INSERT_SESSION,
-        (session_id, messages.count, created_us, now, batch.next_seq(), next_position, tail_start),
+        (session_id, messages.count, created_us, now, seq, next_position, tail_start),
     )
     key = cursor.lastrowid
+    assert key is not None  # set by every INSERT
     if next_position:
-        batch.write(conn, sql.APPEND_SEGMENT, (key, 0, messages.payload))
-    if batch.states is not None:
-        batch.states[session_id] = (key, 1, created_us, messages.count, next_position, tail_start)
-    created = _stamp(created_us, batch)
-    updated = created if now == created_us else _stamp(now, batch)
+        transaction.write(conn, sql.APPEND_SEGMENT, (key, 0, messages.payload))
+    if transaction.state_cache is not None:
+        transaction.state_cache[session_id] = WriteState(
+            key, 1, created_us, messages.count, next_position, tail_start
+        )
+    created = _stamp(created_us, transaction)
+    updated = created if now == created_us else _stamp(now, transaction)
     return SessionRecord(session_id, messages.count, created, updated, 1)
 
 
@@ -150,7 +149,7 @@ def save_messages(
     messages: EncodedMessages,
     expected: int | None,
     conn: Connection,
-    batch: Batch,
+    transaction: Transaction,
     *,
     stamps: tuple[int, int] | None = None,
 ) -> SessionRecord:
@@ -158,38 +157,37 @@ def save_messages(
 
     ``stamps`` = (created_us, updated_us) to write instead of the clock (restore).
     """
-    row = _write_state(conn, batch, session_id, expected)
+    state = _write_state(conn, transaction, session_id, expected)
     if stamps is None:
-        now = batch.now_us
-        stamps = (now if row is None else row[2], now)
-    if row is None:
-        return _create(conn, batch, session_id, messages, *stamps)
-    _forget(conn, batch, session_id)
-    return _replace_transcript(conn, batch, session_id, messages, row, *stamps)
+        now = transaction.now_us
+        stamps = (now if state is None else state.created_us, now)
+    if state is None:
+        return _create(conn, transaction, session_id, messages, *stamps)
+    _forget(conn, transaction, session_id)
+    return _replace_transcript(conn, transaction, session_id, messages, state, *stamps)
 
 
 def _replace_transcript(
     conn: Connection,
-    batch: Batch,
+    transaction: Transaction,
     session_id: SessionId,
     messages: EncodedMessages,
-    row: Any,
+    state: WriteState,
     created_us: int,
     now: int,
 ) -> SessionRecord:
     """Save over an existing session: its segments become ``messages``."""
-    key, version = row[0], row[1]
+    key = state.key
     next_position, tail_start = _tail_after_single(messages.payload)
     conn.execute(sql.DELETE_SEGMENTS, (key,))
     if next_position:
         conn.execute(sql.APPEND_SEGMENT, (key, 0, messages.payload))
     conn.execute(
         sql.UPDATE_AFTER_SAVE,
-        (messages.count, created_us, now, batch.next_seq(), next_position, tail_start, key),
+        (messages.count, created_us, now, transaction.next_seq(), next_position, tail_start, key),
     )
-    return SessionRecord(
-        session_id, messages.count, _stamp(created_us, batch), _stamp(now, batch), version + 1
-    )
+    created, updated = _stamp(created_us, transaction), _stamp(now, transaction)
+    return SessionRecord(session_id, messages.count, created, updated, state.version + 1)
 
 
 def _merge(parts: list[bytes]) -> bytes:
@@ -202,7 +200,7 @@ def append_messages(
     messages: EncodedMessages,
     expected: int | None,
     conn: Connection,
-    batch: Batch,
+    transaction: Transaction,
 ) -> SessionRecord:
     """Append, creating the session if it does not exist; merge a full run of small segments.
 
@@ -210,11 +208,11 @@ def append_messages(
     usually no read) and both writes are deferred to the batch's executemany;
     only a merge reads and writes at once.
     """
-    row = _write_state(conn, batch, session_id, expected)
-    now = batch.now_us
-    if row is None:
-        return _create(conn, batch, session_id, messages, now, now)
-    key, version, created_us, count, next_position, tail_start = row
+    state = _write_state(conn, transaction, session_id, expected)
+    now = transaction.now_us
+    if state is None:
+        return _create(conn, transaction, session_id, messages, now, now)
+    key, next_position, tail_start = state.key, state.next_position, state.tail_start
     payload = messages.payload
     position = next_position
     if payload != _EMPTY_ARRAY:
@@ -223,7 +221,7 @@ def append_messages(
         elif next_position - tail_start < sql.MAX_SMALL_RUN:
             next_position += 1
         else:  # the run of small segments is full: it restarts as one, merged with this
-            batch.flush(conn)  # the run's segments may still be deferred
+            transaction.flush(conn)  # the run's segments may still be deferred
             parts = [part for (part,) in conn.execute(sql.SELECT_SEGMENTS_FROM, (key, tail_start))]
             payload = _merge([*parts, payload])
             conn.execute(sql.DELETE_SEGMENTS_FROM, (key, tail_start))
@@ -231,29 +229,35 @@ def append_messages(
             next_position = tail_start + 1
             if len(payload) >= sql.SMALL_SEGMENT_BYTES:
                 tail_start = next_position
-        batch.write(conn, sql.APPEND_SEGMENT, (key, position, payload))
-    version += 1
-    count += messages.count
-    batch.write(
+        transaction.write(conn, sql.APPEND_SEGMENT, (key, position, payload))
+    version = state.version + 1
+    count = state.message_count + messages.count
+    transaction.write(
         conn,
         sql.UPDATE_AFTER_APPEND,
-        (count, now, version, batch.next_seq(), next_position, tail_start, key),
+        (count, now, version, transaction.next_seq(), next_position, tail_start, key),
     )
-    if batch.states is not None:
-        batch.states[session_id] = (key, version, created_us, count, next_position, tail_start)
-    return SessionRecord(session_id, count, _stamp(created_us, batch), batch.now, version)
+    if transaction.state_cache is not None:
+        transaction.state_cache[session_id] = WriteState(
+            key, version, state.created_us, count, next_position, tail_start
+        )
+    created = _stamp(state.created_us, transaction)
+    return SessionRecord(session_id, count, created, transaction.now, version)
 
 
-def delete_session(session_id: SessionId, conn: Connection, batch: Batch) -> None:
-    row = _write_state(conn, batch, session_id, None)
-    if row is not None:
-        _forget(conn, batch, session_id)
-        conn.execute(sql.DELETE_SEGMENTS, (row[0],))
-        conn.execute(sql.DELETE_SESSION, (row[0],))
+def delete_session(session_id: SessionId, conn: Connection, transaction: Transaction) -> None:
+    state = _write_state(conn, transaction, session_id, None)
+    if state is not None:
+        _forget(conn, transaction, session_id)
+        conn.execute(sql.DELETE_SEGMENTS, (state.key,))
+        conn.execute(sql.DELETE_SESSION, (state.key,))
 
 
 def prune_sessions(
-    updated_before: datetime | None, keep_newest: int | None, conn: Connection, batch: Batch
+    updated_before: datetime | None,
+    keep_newest: int | None,
+    conn: Connection,
+    transaction: Transaction,
 ) -> int:
     query = sql.PRUNE_SELECT_KEYS[(updated_before is not None, keep_newest is not None)]
     params: list[int] = []
@@ -261,9 +265,9 @@ def prune_sessions(
         params.append(micros_from_datetime(updated_before))
     if keep_newest is not None:
         params.append(keep_newest)
-    batch.flush(conn)
-    if batch.states is not None:
-        batch.states.clear()  # the deleted sessions are known here by key only
+    transaction.flush(conn)
+    if transaction.state_cache is not None:
+        transaction.state_cache.clear()  # the deleted sessions are known here by key only
     keys = [key for (key,) in conn.execute(query, params)]
     conn.executemany(sql.DELETE_SEGMENTS, [(key,) for key in keys])
     conn.executemany(sql.DELETE_SESSION, [(key,) for key in keys])
