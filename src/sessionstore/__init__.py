@@ -18,12 +18,14 @@ from sessionstore._errors import (
     InvalidSessionIdError,
     MissingDependencyError,
     SchemaVersionError,
+    SessionNotFoundError,
     SessionStoreError,
     StoreClosedError,
     StoreUnavailableError,
     UnsupportedOperationError,
 )
 from sessionstore._messages import (
+    MAX_MESSAGE_DEPTH,
     Base64ImageSource,
     Block,
     ImageBlock,
@@ -34,7 +36,7 @@ from sessionstore._messages import (
     ToolUseBlock,
 )
 from sessionstore._open import open_store
-from sessionstore._records import ListOptions, SessionId, SessionRecord
+from sessionstore._records import ListOptions, SessionId, SessionRecord, Snapshot
 from sessionstore._store import SessionStore
 from sessionstore.backends.memory import InMemorySessionStore
 
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 __version__: str
 
 __all__ = [
+    "MAX_MESSAGE_DEPTH",
     "BackendError",
     "Base64ImageSource",
     "Block",
@@ -66,9 +69,11 @@ __all__ = [
     "SQLiteSessionStore",
     "SchemaVersionError",
     "SessionId",
+    "SessionNotFoundError",
     "SessionRecord",
     "SessionStore",
     "SessionStoreError",
+    "Snapshot",
     "StoreClosedError",
     "StoreUnavailableError",
     "TextBlock",

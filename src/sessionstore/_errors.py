@@ -7,6 +7,7 @@
     │   ├── InvalidSessionIdError                  empty, NUL, > 1,024 bytes, not UTF-8, not str
     │   └── InvalidMessageError                    a message failed validation (``.index``)
     ├── ConflictError                              ``expected_version`` did not match
+    ├── SessionNotFoundError (also KeyError)       the operation needs a session that does not exist
     ├── CorruptSessionError                        a stored transcript no longer decodes
     ├── StoreClosedError                           the store was closed
     ├── UnsupportedOperationError                  the backend lacks an optional capability
@@ -30,6 +31,7 @@ __all__ = [
     "InvalidSessionIdError",
     "MissingDependencyError",
     "SchemaVersionError",
+    "SessionNotFoundError",
     "SessionStoreError",
     "StoreClosedError",
     "StoreUnavailableError",
@@ -68,6 +70,18 @@ class ConflictError(SessionStoreError):
         self.session_id = session_id
         self.expected = expected
         self.actual = actual
+
+
+class SessionNotFoundError(SessionStoreError, KeyError):
+    """The operation needs an existing session (``fork``'s source, ``update_attributes``...)."""
+
+    def __init__(self, session_id: str, operation: str) -> None:
+        super().__init__(f"{operation}: session {session_id!r} does not exist; nothing was written")
+        self.session_id = session_id
+
+    def __str__(self) -> str:
+        # KeyError's own __str__ would show the message as a quoted repr.
+        return str(self.args[0])
 
 
 class CorruptSessionError(SessionStoreError):

@@ -22,9 +22,11 @@ from typing import Any, Union
 
 import msgspec
 
+from sessionstore._depth import MAX_MESSAGE_DEPTH, first_too_deep, in_fresh_thread, stack_safe
 from sessionstore._errors import CorruptSessionError, InvalidMessageError
 
 __all__ = [
+    "MAX_MESSAGE_DEPTH",
     "Base64ImageSource",
     "Block",
     "EncodedMessages",
@@ -140,26 +142,26 @@ class Message(
     def from_dict(cls, data: Any) -> Message:
         """Build a message from its JSON form as Python values; raises InvalidMessageError."""
         try:
-            return msgspec.convert(data, cls)
+            return stack_safe(msgspec.convert, data, cls)
         except msgspec.ValidationError as exc:
             raise InvalidMessageError(f"invalid message: {exc}") from exc
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form as Python values, absent optional fields omitted."""
-        result: dict[str, Any] = msgspec.to_builtins(self)
+        result: dict[str, Any] = stack_safe(msgspec.to_builtins, self)
         return result
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Message:
         """Decode one message from JSON text; raises InvalidMessageError."""
         try:
-            return _MESSAGE_DECODER.decode(data)
+            return stack_safe(_MESSAGE_DECODER.decode, data)
         except msgspec.DecodeError as exc:
             raise InvalidMessageError(f"invalid message JSON: {exc}") from exc
 
     def to_json(self) -> bytes:
         """Encode this message as JSON bytes."""
-        return _ENCODER.encode(self)
+        return stack_safe(_ENCODER.encode, self)
 
 
 def _summarise_block(block: Block) -> str:
@@ -195,30 +197,49 @@ class EncodedMessages(msgspec.Struct, frozen=True):
 def encode_messages(messages: Sequence[MessageInput] | Iterable[MessageInput]) -> EncodedMessages:
     """Validate ``messages`` (structs or dicts) and encode them as one JSON array.
 
-    Raises InvalidMessageError naming the first bad message's index and problem.
+    Raises InvalidMessageError naming the first bad message's index and problem,
+    including a message nested deeper than ``MAX_MESSAGE_DEPTH``, whatever the
+    caller's stack depth.
     """
-    structs: list[Message]
-    if type(messages) is list and _all_structs(messages):
-        # The common case, on every append's hot path: no ABC check, no copy.
-        # Only read below; the round trip validates the structs' values.
-        structs = messages
-    else:
+    if type(messages) is not list:
         if isinstance(messages, (str, bytes, dict, Message)) or not isinstance(messages, Iterable):
             raise InvalidMessageError(
                 "messages must be a list of Message objects or dicts, "
                 f"got {type(messages).__name__}"
             )
+        messages = list(messages)
+    try:
+        return _encode(messages)
+    except RecursionError:
+        pass  # out of stack here: retry with a whole recursion budget
+    try:
+        return in_fresh_thread(_encode, messages)
+    except RecursionError as exc:
+        index = first_too_deep(messages)
+        raise InvalidMessageError(
+            f"message {index}: nested deeper than {MAX_MESSAGE_DEPTH} levels (or refers to itself)",
+            index=index,
+        ) from exc
+
+
+def _encode(messages: list[MessageInput]) -> EncodedMessages:
+    structs: list[Message]
+    if _all_structs(messages):
+        # The common case, on every append's hot path: no copy.
+        # Only read below; the round trip validates the structs' values.
+        structs = messages  # type: ignore[assignment]
+    else:
         structs = [_as_struct(index, item) for index, item in enumerate(messages)]
     try:
         raw = _ENCODER.encode(structs)
-    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         unencodable = _first_unencodable(structs)
         raise InvalidMessageError(
             f"message {unencodable}: not JSON-encodable: {exc}", index=unencodable
         ) from exc
     try:
         validated = _LIST_DECODER.decode(raw)
-    except (msgspec.ValidationError, RecursionError) as exc:
+    except msgspec.ValidationError as exc:
         match = _INDEX_IN_PATH.search(str(exc))
         bad_index = int(match.group(1)) if match else None
         where = "messages" if bad_index is None else f"message {bad_index}"
@@ -236,6 +257,13 @@ def encode_messages(messages: Sequence[MessageInput] | Iterable[MessageInput]) -
             "(NaN or infinity, bytes, a tuple or set, a non-str object key, or a wrong type)",
             index=index,
         )
+    # No message can be deeper than the payload has openers: most writes stop here.
+    if raw.count(b"{") + raw.count(b"[") > MAX_MESSAGE_DEPTH:
+        deep = first_too_deep(validated)
+        if deep is not None:
+            raise InvalidMessageError(
+                f"message {deep}: nested deeper than {MAX_MESSAGE_DEPTH} levels", index=deep
+            )
     # ``raw`` is already canonical: structs omit absent fields and ``"metadata": null``.
     return EncodedMessages(raw, len(structs))
 
@@ -254,7 +282,7 @@ def _as_struct(index: int, item: object) -> Message:
     if isinstance(item, dict):
         try:
             return msgspec.convert(item, Message)
-        except (msgspec.ValidationError, RecursionError) as exc:
+        except msgspec.ValidationError as exc:
             raise InvalidMessageError(f"message {index}: {exc}", index=index) from exc
     raise InvalidMessageError(
         f"message {index}: expected a Message or a dict, got {type(item).__name__}",
@@ -274,8 +302,23 @@ def _first_unencodable(items: list[Message]) -> int | None:
 def decode_segments(session_id: str, segments: Iterable[bytes]) -> list[Message]:
     """Decode a transcript stored as JSON-array segments, in order.
 
-    Raises CorruptSessionError naming ``session_id`` when a segment does not decode.
+    Raises CorruptSessionError naming ``session_id`` when a segment does not
+    decode. Whatever a write accepted decodes from any stack depth.
     """
+    segments = segments if isinstance(segments, list) else list(segments)
+    try:
+        return _decode(session_id, segments)
+    except RecursionError:
+        pass  # out of stack here: retry with a whole recursion budget
+    try:
+        return in_fresh_thread(_decode, session_id, segments)
+    except RecursionError as exc:
+        raise CorruptSessionError(
+            session_id, f"a message is nested too deeply to decode (limit {MAX_MESSAGE_DEPTH})"
+        ) from exc
+
+
+def _decode(session_id: str, segments: list[bytes]) -> list[Message]:
     messages: list[Message] = []
     try:
         for segment in segments:

@@ -1,71 +1,46 @@
 """The abstract ``SessionStore``: the contract every backend honours, in docstrings.
 
 Public methods are concrete: they validate arguments, refuse calls after
-``close()`` and encode messages once, then call the abstract ``_``-prefixed
-hooks that a backend implements. A backend therefore never sees an invalid
-id, message or window, and every backend rejects bad input the same way.
+``close()`` and encode messages once, then call the ``_``-prefixed hooks of
+``StoreHooks`` with the store's namespace first. A backend therefore never
+sees an invalid id, message, window or attribute, and every backend rejects
+bad input the same way. ``namespace(name)`` returns a view whose calls reach
+the same hooks with another namespace.
 """
 
 from __future__ import annotations
 
-import asyncio
 import builtins
-from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Iterable
-from datetime import UTC, datetime
-from types import TracebackType
-from typing import ClassVar, Self
+from collections.abc import AsyncIterator, Iterable, Mapping
+from datetime import datetime
+from typing import Any, ClassVar
 
-from sessionstore._errors import (
-    InvalidArgumentError,
-    StoreClosedError,
-    UnsupportedOperationError,
-)
-from sessionstore._messages import EncodedMessages, Message, MessageInput, encode_messages
+from sessionstore._arguments import aware, changes_or_none, check_count, prepare_write
+from sessionstore._attributes import validate_attribute_changes, validate_attributes
+from sessionstore._errors import InvalidArgumentError, UnsupportedOperationError
+from sessionstore._lifecycle import StoreLifecycle
+from sessionstore._messages import Message, MessageInput
 from sessionstore._records import (
     ListOptions,
-    SessionId,
     SessionRecord,
-    is_count,
+    Snapshot,
+    check_index,
+    validate_namespace,
     validate_session_id,
 )
 
 __all__ = ["SessionStore"]
 
 
-def _check_expected_version(expected_version: int | None) -> None:
-    if expected_version is not None and not is_count(expected_version):
-        raise InvalidArgumentError(
-            f"expected_version must be None or an int >= 0, got {expected_version!r}"
-        )
-
-
-def _prepare_write(
-    session_id: str, messages: Iterable[MessageInput], expected_version: int | None
-) -> tuple[SessionId, EncodedMessages]:
-    """The arguments every write shares, validated, with the messages encoded once."""
-    sid = validate_session_id(session_id)
-    encoded = encode_messages(messages)
-    _check_expected_version(expected_version)
-    return sid, encoded
-
-
-def _aware(name: str, moment: object) -> datetime:
-    """``moment`` if it is a timezone-aware datetime, else InvalidArgumentError."""
-    if not isinstance(moment, datetime) or moment.utcoffset() is None:
-        raise InvalidArgumentError(f"{name} must be a timezone-aware datetime, got {moment!r}")
-    return moment
-
-
-class SessionStore(ABC):
+class SessionStore(StoreLifecycle):
     """Persistence for conversation transcripts keyed by session id.
 
-    All methods are coroutines and the store is safe to share between tasks.
-    Use it as an async context manager, or call ``close()`` when done.
-    Backends implement the ``_``-prefixed abstract hooks; ``_open`` and
-    ``_close`` have no-op defaults. Two capabilities are optional: a backend
-    that implements ``_restore`` sets ``supports_restore = True``, and one that
-    implements ``_scan_page`` sets ``supports_cursor_scan = True``.
+    All methods but ``namespace`` are coroutines; the store is safe to share
+    between tasks, threads and event loops. Use it as an async context manager,
+    or call ``close()`` when done. Backends implement the hooks of
+    ``sessionstore.backends.base.StoreHooks``. Two capabilities are optional: a
+    backend that implements ``_restore`` sets ``supports_restore = True``, and
+    one that implements ``_scan_page`` sets ``supports_cursor_scan = True``.
     """
 
     #: Whether ``restore`` works on this store.
@@ -74,135 +49,72 @@ class SessionStore(ABC):
     #: session while others are written) rather than by offset.
     supports_cursor_scan: ClassVar[bool] = False
 
-    _closed: bool = False
-    _opened: bool = False
-    _open_lock: asyncio.Lock | None = None
-
-    # -- lifecycle -----------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def open(self) -> None:
-        """Connect or create storage now; otherwise the first call does it. Idempotent."""
-        self._ensure_not_closed()
-        if self._opened:
-            return
-        if self._open_lock is None:
-            self._open_lock = asyncio.Lock()
-        async with self._open_lock:
-            self._ensure_not_closed()
-            if not self._opened:
-                await self._open()
-                self._opened = True
-
-    async def close(self) -> None:
-        """Release connections and files. Idempotent; any later call raises StoreClosedError."""
-        if self._closed:
-            return
-        self._closed = True
-        await self._close()
+    #: The namespace this store object reads and writes (``""`` = the default).
+    _namespace: str = ""
 
     @property
-    def closed(self) -> bool:
-        """Whether ``close()`` was called."""
-        return self._closed
+    def namespace_name(self) -> str:
+        """The namespace this object sees: ``""`` for the store itself."""
+        return self._namespace
 
-    def _ensure_not_closed(self) -> None:
-        if self._closed:
-            raise StoreClosedError(f"{type(self).__name__} is closed")
+    @property
+    def _backend(self) -> SessionStore:
+        """The store whose hooks do the work (a namespace view answers with its store)."""
+        return self
 
-    async def _ready(self) -> None:
-        self._ensure_not_closed()
-        if not self._opened:
-            await self.open()
+    def namespace(self, name: str) -> SessionStore:
+        """A view of the same storage that sees only the sessions of namespace ``name``.
 
-    # -- the contract --------------------------------------------------------------
+        Cheap (no new connections); closing the store closes its views. Names do
+        not nest: ``view.namespace(x)`` is ``store.namespace(x)``.
+        """
+        from sessionstore._namespace import NamespaceView
 
-    async def load(self, session_id: str) -> list[Message] | None:
-        """The whole transcript in order, or None when ``session_id`` is unknown."""
+        return NamespaceView(self._backend, validate_namespace(name))
+
+    async def namespaces(self) -> builtins.list[str]:
+        """Every namespace holding at least one session, sorted (``""`` is the store itself)."""
+        backend = self._backend
+        await backend._ready()
+        return await backend._namespaces()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def load(
+        self, session_id: str, *, start: int = 0, stop: int | None = None
+    ) -> list[Message] | None:
+        """The transcript, or its ``[start:stop]`` slice; None when ``session_id`` is unknown.
+
+        Python slice semantics: ``start=-20`` is the last 20 messages. The cost grows
+        with the messages returned, not with the transcript's length.
+        """
         sid = validate_session_id(session_id)
-        await self._ready()
-        return await self._load(sid)
+        check_index("start", start)
+        check_index("stop", stop, optional=True)
+        backend = self._backend
+        await backend._ready()
+        return await backend._load(self._namespace, sid, start, stop)
 
-    async def save(
-        self,
-        session_id: str,
-        messages: Iterable[MessageInput],
-        *,
-        expected_version: int | None = None,
-    ) -> SessionRecord:
-        """Atomically replace the transcript (creating it when missing); return the new record.
+    async def snapshot(
+        self, session_id: str, *, start: int = 0, stop: int | None = None
+    ) -> Snapshot | None:
+        """The record and a slice of the transcript read atomically, or None when unknown.
 
-        With ``expected_version=N`` the write happens only if the current version
-        is N (0 = must not exist), else ConflictError and nothing is written.
+        ``save(..., expected_version=snap.record.version)`` is then a safe read-modify-write.
         """
-        sid, encoded = _prepare_write(session_id, messages, expected_version)
-        await self._ready()
-        return await self._save(sid, encoded, expected_version)
-
-    async def restore(
-        self,
-        session_id: str,
-        messages: Iterable[MessageInput],
-        *,
-        created_at: datetime,
-        updated_at: datetime,
-        expected_version: int | None = None,
-    ) -> SessionRecord:
-        """``save`` that keeps the given ``created_at``/``updated_at`` instead of the clock.
-
-        For moving sessions between stores. It is a write like any other: the
-        version grows by one (1 for a new session) and the session moves to the
-        end of the listing order. Both datetimes must be timezone-aware with
-        ``created_at <= updated_at``; they are stored as UTC, to the microsecond.
-        ``expected_version`` as for ``save``. Optional: a store whose
-        ``supports_restore`` is False raises UnsupportedOperationError.
-        """
-        if not self.supports_restore:
-            raise UnsupportedOperationError(f"{type(self).__name__} does not support restore")
-        sid, encoded = _prepare_write(session_id, messages, expected_version)
-        created = _aware("created_at", created_at).astimezone(UTC)
-        updated = _aware("updated_at", updated_at).astimezone(UTC)
-        if created > updated:
-            raise InvalidArgumentError(
-                f"created_at {created.isoformat()} is later than updated_at {updated.isoformat()}"
-            )
-        await self._ready()
-        return await self._restore(sid, encoded, expected_version, created, updated)
-
-    async def append(
-        self,
-        session_id: str,
-        messages: Iterable[MessageInput],
-        *,
-        expected_version: int | None = None,
-    ) -> SessionRecord:
-        """Atomically add messages at the end (creating the session when missing).
-
-        The cost does not grow with the stored transcript's length; concurrent
-        appends all land, each call's messages contiguous. ``expected_version``
-        as for ``save``.
-        """
-        sid, encoded = _prepare_write(session_id, messages, expected_version)
-        if self._closed or not self._opened:  # the hot path skips a coroutine
-            await self._ready()
-        return await self._append(sid, encoded, expected_version)
+        sid = validate_session_id(session_id)
+        check_index("start", start)
+        check_index("stop", stop, optional=True)
+        backend = self._backend
+        await backend._ready()
+        return await backend._snapshot(self._namespace, sid, start, stop)
 
     async def get(self, session_id: str) -> SessionRecord | None:
-        """The session's record (metadata only), or None when unknown."""
+        """The session's record (metadata and attributes), or None when unknown."""
         sid = validate_session_id(session_id)
-        await self._ready()
-        return await self._get(sid)
+        backend = self._backend
+        await backend._ready()
+        return await backend._get(self._namespace, sid)
 
     async def list(self) -> builtins.list[SessionRecord]:
         """Every session, newest-last (ascending by last write)."""
@@ -221,8 +133,9 @@ class SessionStore(ABC):
             raise InvalidArgumentError(
                 f"options must be a ListOptions or None, got {type(options).__name__}"
             )
-        await self._ready()
-        return await self._list(options)
+        backend = self._backend
+        await backend._ready()
+        return await backend._list(self._namespace, options)
 
     def scan(self, *, page_size: int = 500) -> AsyncIterator[SessionRecord]:
         """Every session's record in listing order (oldest write first), a page at a time.
@@ -236,18 +149,18 @@ class SessionStore(ABC):
         later, with its newer record. A store without the capability pages by
         offset, where a write during the scan can make it skip a session.
         """
-        if not is_count(page_size) or page_size == 0:
-            raise InvalidArgumentError(f"page_size must be an int >= 1, got {page_size!r}")
-        self._ensure_not_closed()
+        check_count("page_size", page_size, least=1)
+        self._backend._ensure_not_closed()
         return self._scan(page_size)
 
     async def _scan(self, page_size: int) -> AsyncIterator[SessionRecord]:
-        await self._ready()
-        if self.supports_cursor_scan:
+        backend, namespace = self._backend, self._namespace
+        await backend._ready()
+        if backend.supports_cursor_scan:
             after = 0
             while True:
-                self._ensure_not_closed()
-                page = await self._scan_page(after, page_size)
+                backend._ensure_not_closed()
+                page = await backend._scan_page(namespace, after, page_size)
                 for _, record in page:
                     yield record
                 if len(page) < page_size:
@@ -255,8 +168,8 @@ class SessionStore(ABC):
                 after = page[-1][0]
         offset = 0
         while True:
-            self._ensure_not_closed()
-            records = await self._list(ListOptions(offset=offset, limit=page_size))
+            backend._ensure_not_closed()
+            records = await backend._list(namespace, ListOptions(offset=offset, limit=page_size))
             for record in records:
                 yield record
             if len(records) < page_size:
@@ -265,14 +178,178 @@ class SessionStore(ABC):
 
     async def count(self) -> int:
         """How many sessions exist."""
-        await self._ready()
-        return await self._count()
+        backend = self._backend
+        await backend._ready()
+        return await backend._count(self._namespace)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def save(
+        self,
+        session_id: str,
+        messages: Iterable[MessageInput],
+        *,
+        expected_version: int | None = None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> SessionRecord:
+        """Atomically replace the transcript (creating it when missing); return the new record.
+
+        With ``expected_version=N`` the write happens only if the current version
+        is N (0 = must not exist), else ConflictError and nothing is written.
+        ``attributes`` merge into the session's attributes in the same write
+        (a None value removes its key); without it they stay as they are.
+        """
+        sid, encoded = prepare_write(session_id, messages, expected_version)
+        changes = changes_or_none(attributes)
+        backend = self._backend
+        await backend._ready()
+        return await backend._save(self._namespace, sid, encoded, expected_version, changes)
+
+    async def append(
+        self,
+        session_id: str,
+        messages: Iterable[MessageInput],
+        *,
+        expected_version: int | None = None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> SessionRecord:
+        """Atomically add messages at the end (creating the session when missing).
+
+        The cost does not grow with the stored transcript's length; concurrent
+        appends all land, each call's messages contiguous. ``expected_version``
+        and ``attributes`` as for ``save``.
+        """
+        sid, encoded = prepare_write(session_id, messages, expected_version)
+        changes = changes_or_none(attributes)
+        backend = self._backend
+        if backend._closed or not backend._opened:  # the hot path skips a coroutine
+            await backend._ready()
+        return await backend._append(self._namespace, sid, encoded, expected_version, changes)
+
+    async def restore(
+        self,
+        session_id: str,
+        messages: Iterable[MessageInput],
+        *,
+        created_at: datetime,
+        updated_at: datetime,
+        expected_version: int | None = None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> SessionRecord:
+        """``save`` that keeps the given ``created_at``/``updated_at`` instead of the clock.
+
+        For moving sessions between stores. It is a write like any other: the
+        version grows by one (1 for a new session) and the session moves to the
+        end of the listing order. Both datetimes must be timezone-aware with
+        ``created_at <= updated_at``; they are stored as UTC, to the microsecond.
+        The session ends up with exactly ``attributes`` (None = none), as the
+        copy it restores had. Optional: a store whose ``supports_restore`` is
+        False raises UnsupportedOperationError.
+        """
+        backend = self._backend
+        if not backend.supports_restore:
+            raise UnsupportedOperationError(f"{type(backend).__name__} does not support restore")
+        sid, encoded = prepare_write(session_id, messages, expected_version)
+        created = aware("created_at", created_at)
+        updated = aware("updated_at", updated_at)
+        if created > updated:
+            raise InvalidArgumentError(
+                f"created_at {created.isoformat()} is later than updated_at {updated.isoformat()}"
+            )
+        whole = validate_attributes({} if attributes is None else attributes)
+        await backend._ready()
+        return await backend._restore(
+            self._namespace, sid, encoded, expected_version, created, updated, whole
+        )
+
+    async def pop(
+        self, session_id: str, count: int = 1, *, expected_version: int | None = None
+    ) -> builtins.list[Message]:
+        """Atomically remove the last ``count`` messages and return them in transcript order.
+
+        Fewer when the session is shorter; ``[]`` and no write for an unknown or
+        empty session. A pop that removes something is a write (version + 1).
+        """
+        sid = validate_session_id(session_id)
+        check_count("count", count, least=1)
+        check_count("expected_version", expected_version, optional=True)
+        backend = self._backend
+        await backend._ready()
+        return await backend._pop(self._namespace, sid, count, expected_version)
+
+    async def replace_tail(
+        self,
+        session_id: str,
+        start: int,
+        messages: Iterable[MessageInput],
+        *,
+        expected_version: int | None = None,
+    ) -> SessionRecord:
+        """Atomically replace the messages from index ``start`` on with ``messages``.
+
+        A negative ``start`` counts from the end; one past the end appends. The
+        session must exist (SessionNotFoundError). Costs what the tail costs.
+        """
+        sid, encoded = prepare_write(session_id, messages, expected_version)
+        check_index("start", start)
+        backend = self._backend
+        await backend._ready()
+        return await backend._replace_tail(self._namespace, sid, start, encoded, expected_version)
+
+    async def fork(
+        self,
+        source_id: str,
+        target_id: str,
+        *,
+        stop: int | None = None,
+        expected_version: int | None = None,
+    ) -> SessionRecord:
+        """Copy the first ``stop`` messages (all by default) and the attributes to ``target_id``.
+
+        Replaces whatever the target held, as a ``save`` of it would
+        (``expected_version`` applies to the target), inside the storage.
+        Unknown source: SessionNotFoundError, nothing written.
+        """
+        source = validate_session_id(source_id)
+        target = validate_session_id(target_id)
+        check_index("stop", stop, optional=True)
+        check_count("expected_version", expected_version, optional=True)
+        backend = self._backend
+        await backend._ready()
+        return await backend._fork(self._namespace, source, target, stop, expected_version)
+
+    async def update_attributes(
+        self,
+        session_id: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+    ) -> SessionRecord:
+        """Merge ``changes`` into the session's attributes (a None value removes its key).
+
+        The session must exist (SessionNotFoundError). The version grows by one;
+        ``updated_at`` and the listing position stay. The merged attributes must
+        encode to at most 64 KiB of JSON, else InvalidArgumentError.
+        """
+        sid = validate_session_id(session_id)
+        checked = validate_attribute_changes(changes)
+        check_count("expected_version", expected_version, optional=True)
+        backend = self._backend
+        await backend._ready()
+        return await backend._update_attributes(self._namespace, sid, checked, expected_version)
 
     async def delete(self, session_id: str) -> None:
         """Remove the session; deleting an unknown id is a no-op."""
         sid = validate_session_id(session_id)
-        await self._ready()
-        await self._delete(sid)
+        backend = self._backend
+        await backend._ready()
+        await backend._delete(self._namespace, sid)
+
+    async def clear(self) -> int:
+        """Delete every session of this namespace; return how many went."""
+        backend = self._backend
+        await backend._ready()
+        return await backend._clear(self._namespace)
 
     async def prune(
         self, *, updated_before: datetime | None = None, keep_newest: int | None = None
@@ -285,79 +362,8 @@ class SessionStore(ABC):
         """
         if updated_before is None and keep_newest is None:
             raise InvalidArgumentError("prune needs updated_before, keep_newest or both")
-        if updated_before is not None:
-            _aware("updated_before", updated_before)
-        if keep_newest is not None and not is_count(keep_newest):
-            raise InvalidArgumentError(f"keep_newest must be an int >= 0, got {keep_newest!r}")
-        await self._ready()
-        return await self._prune(updated_before, keep_newest)
-
-    # -- what a backend implements -------------------------------------------------
-
-    async def _open(self) -> None:  # noqa: B027 - optional hook
-        """Connect / create storage. Called once, before the first operation."""
-
-    async def _close(self) -> None:  # noqa: B027 - optional hook
-        """Release resources. Called once."""
-
-    @abstractmethod
-    async def _load(self, session_id: SessionId) -> builtins.list[Message] | None:
-        """Return the transcript or None."""
-
-    @abstractmethod
-    async def _save(
-        self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
-    ) -> SessionRecord:
-        """Replace the transcript atomically, checking ``expected_version`` in the same step."""
-
-    async def _restore(
-        self,
-        session_id: SessionId,
-        messages: EncodedMessages,
-        expected_version: int | None,
-        created_at: datetime,
-        updated_at: datetime,
-    ) -> SessionRecord:
-        """``_save`` with these timestamps (aware UTC); only called when ``supports_restore``."""
-        raise NotImplementedError(f"{type(self).__name__} sets supports_restore without _restore")
-
-    @abstractmethod
-    def _append(
-        self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
-    ) -> Awaitable[SessionRecord]:
-        """Append atomically, checking ``expected_version`` in the same step.
-
-        An ``async def``, or a plain method returning an awaitable (a future: one
-        coroutine less on the hot path).
-        """
-
-    @abstractmethod
-    async def _get(self, session_id: SessionId) -> SessionRecord | None:
-        """Return the record or None."""
-
-    @abstractmethod
-    async def _list(self, options: ListOptions) -> builtins.list[SessionRecord]:
-        """Return the window of records ``options`` describes."""
-
-    async def _scan_page(self, after: int, limit: int) -> builtins.list[tuple[int, SessionRecord]]:
-        """Up to ``limit`` records past listing position ``after``, with their positions.
-
-        In listing order. A position is an int >= 1 (so ``after=0`` starts at the
-        beginning) that every write replaces with a larger one. Read in one
-        consistent step. Only called when ``supports_cursor_scan``.
-        """
-        raise NotImplementedError(
-            f"{type(self).__name__} sets supports_cursor_scan without _scan_page"
-        )
-
-    @abstractmethod
-    async def _count(self) -> int:
-        """Return the number of sessions."""
-
-    @abstractmethod
-    async def _delete(self, session_id: SessionId) -> None:
-        """Delete the session if present."""
-
-    @abstractmethod
-    async def _prune(self, updated_before: datetime | None, keep_newest: int | None) -> int:
-        """Delete per the ``prune`` contract; return how many sessions were deleted."""
+        before = None if updated_before is None else aware("updated_before", updated_before)
+        check_count("keep_newest", keep_newest, optional=True)
+        backend = self._backend
+        await backend._ready()
+        return await backend._prune(self._namespace, before, keep_newest)

@@ -1,0 +1,76 @@
+"""``PerLoop``: one resource (a connection pool) per event loop, for drivers whose pools are
+bound to the loop that created them (redis-py, psycopg).
+
+A store used from several loops (``asyncio.run`` per call, a framework's
+``run_sync`` thread, five threads at once) gets a pool on each loop on first
+use there. Pools of loops that have closed are dropped the next time a pool is
+made; ``close`` closes each remaining pool on its own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, Generic, TypeVar
+
+__all__ = ["PerLoop"]
+
+_T = TypeVar("_T")
+
+#: How long ``close`` waits for a pool on another, still running loop to close.
+_CLOSE_TIMEOUT = 5.0
+
+
+class PerLoop(Generic[_T]):
+    """The resource of the running event loop, made by ``make`` on first use there."""
+
+    def __init__(
+        self,
+        make: Callable[[], Coroutine[Any, Any, _T]],
+        close: Callable[[_T], Coroutine[Any, Any, None]],
+    ) -> None:
+        self._make = make
+        self._close = close
+        self._items: dict[asyncio.AbstractEventLoop, _T] = {}
+        self._lock = threading.Lock()
+
+    def current(self) -> _T | None:
+        """The running loop's resource, or None when it has none yet (no await: hot path)."""
+        return self._items.get(asyncio.get_running_loop())
+
+    async def get(self) -> _T:
+        """The running loop's resource, made now if it has none."""
+        loop = asyncio.get_running_loop()
+        item = self._items.get(loop)
+        if item is not None:
+            return item
+        made = await self._make()
+        with self._lock:
+            existing = self._items.get(loop)
+            if existing is None:
+                for stale in [old for old in self._items if old.is_closed()]:
+                    del self._items[stale]
+                self._items[loop] = made
+        if existing is not None:  # another task on this loop made one meanwhile
+            await self._close(made)
+            return existing
+        return made
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    async def close(self) -> None:
+        """Close every resource, each on its own loop (those of closed loops are dropped)."""
+        with self._lock:
+            items, self._items = self._items, {}
+        here = asyncio.get_running_loop()
+        for loop, item in items.items():
+            if loop is here:
+                await self._close(item)
+            elif loop.is_running() and not loop.is_closed():
+                future = asyncio.run_coroutine_threadsafe(self._close(item), loop)
+                try:
+                    await asyncio.wait_for(asyncio.wrap_future(future), _CLOSE_TIMEOUT)
+                except (TimeoutError, RuntimeError):
+                    future.cancel()
