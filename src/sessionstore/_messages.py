@@ -22,7 +22,13 @@ from typing import Any, Union
 
 import msgspec
 
-from sessionstore._depth import MAX_MESSAGE_DEPTH, first_too_deep, in_fresh_thread, stack_safe
+from sessionstore._depth import (
+    MAX_MESSAGE_DEPTH,
+    first_too_deep,
+    in_fresh_thread,
+    json_depth_exceeds,
+    stack_safe,
+)
 from sessionstore._errors import CorruptSessionError, InvalidMessageError
 
 __all__ = [
@@ -216,6 +222,8 @@ def encode_messages(messages: Sequence[MessageInput] | Iterable[MessageInput]) -
         return in_fresh_thread(_encode, messages)
     except RecursionError as exc:
         index = first_too_deep(messages)
+        if index is None:  # deep through something other than dicts and lists
+            index = in_fresh_thread(_first_too_deep_to_encode, messages)
         raise InvalidMessageError(
             f"message {index}: nested deeper than {MAX_MESSAGE_DEPTH} levels (or refers to itself)",
             index=index,
@@ -257,13 +265,12 @@ def _encode(messages: list[MessageInput]) -> EncodedMessages:
             "(NaN or infinity, bytes, a tuple or set, a non-str object key, or a wrong type)",
             index=index,
         )
-    # No message can be deeper than the payload has openers: most writes stop here.
-    if raw.count(b"{") + raw.count(b"[") > MAX_MESSAGE_DEPTH:
+    # The list adds one level to each message's own depth.
+    if json_depth_exceeds(raw, MAX_MESSAGE_DEPTH + 1):
         deep = first_too_deep(validated)
-        if deep is not None:
-            raise InvalidMessageError(
-                f"message {deep}: nested deeper than {MAX_MESSAGE_DEPTH} levels", index=deep
-            )
+        raise InvalidMessageError(
+            f"message {deep}: nested deeper than {MAX_MESSAGE_DEPTH} levels", index=deep
+        )
     # ``raw`` is already canonical: structs omit absent fields and ``"metadata": null``.
     return EncodedMessages(raw, len(structs))
 
@@ -274,6 +281,18 @@ def _all_structs(items: list[Any]) -> bool:
         if type(item) is not Message:
             return False
     return True
+
+
+def _first_too_deep_to_encode(messages: list[MessageInput]) -> int | None:
+    """The index of the first message that alone runs out of stack to encode, or None."""
+    for index, message in enumerate(messages):
+        try:
+            _ENCODER.encode(message)
+        except RecursionError:
+            return index
+        except (TypeError, ValueError, OverflowError):
+            continue
+    return None
 
 
 def _as_struct(index: int, item: object) -> Message:
