@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
@@ -78,7 +80,7 @@ async def test_open_migrates_once_and_records_the_version(postgres_url: str) -> 
         await drop_prefix(postgres_url, prefix)
 
 
-async def test_a_version_1_store_is_upgraded_for_restore(
+async def test_a_version_1_store_is_upgraded_to_the_current_schema(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     prefix = unique_prefix()
@@ -87,16 +89,20 @@ async def test_a_version_1_store_is_upgraded_for_restore(
         with monkeypatch.context() as patched:
             patched.setattr("sessionstore.backends.postgres.schema.MIGRATIONS", MIGRATIONS[:1])
             async with PostgresSessionStore(postgres_url, table_prefix=prefix) as store:
-                await store.save("a", [Message.user("old")])
+                pass
+        # What version 1's code wrote: a save through its write function, then an append.
+        write = sql.SQL("SELECT * FROM {}(%s, %s, %s, %s, NULL, %s)").format(table(store, "write"))
+        await fetch(postgres_url, write, "a", b'[{"role":"user","content":"old"}]', 1, 1, True)
+        await fetch(postgres_url, write, "a", b'[{"role":"user","content":"more"}]', 1, 2, False)
         async with PostgresSessionStore(postgres_url, table_prefix=prefix) as store:
-            assert await store.load("a") == [Message.user("old")]
+            assert await store.load("a") == [Message.user("old"), Message.user("more")]
             record = await store.restore("a", [], created_at=created, updated_at=created)
-            assert record.version == 2 and record.created_at == created
+            assert record.version == 3 and record.created_at == created
             assert await store.get("a") == record
             rows = await fetch(
                 postgres_url, sql.SQL("SELECT version FROM {}").format(table(store, "migrations"))
             )
-            assert rows == [(1,), (2,)]
+            assert rows == [(version,) for version in range(1, len(MIGRATIONS) + 1)]
     finally:
         await drop_prefix(postgres_url, prefix)
 
@@ -214,7 +220,7 @@ async def test_connection_options_reach_the_pool(postgres_url: str) -> None:
     try:
         url = f"{postgres_url}?{options}&table_prefix={prefix}"
         async with PostgresSessionStore(url, min_connections=2) as store:
-            pool = store._connections._pool
+            pool = (await store._conns())._pool  # the pool of this event loop
             assert pool is not None
             assert (pool.min_size, pool.max_size, pool.timeout) == (2, 3, 4.0)
             assert isinstance(pool.kwargs, dict)
@@ -340,9 +346,9 @@ async def test_a_corrupt_payload_names_its_session_and_spares_others(postgres_ur
         await store.save("fine", [Message.user("b")])
         await fetch(
             postgres_url,
-            sql.SQL("UPDATE {} SET payload = %s WHERE session_id = %s").format(
-                table(store, "segments")
-            ),
+            sql.SQL(
+                "UPDATE {} SET payload = %s WHERE key = (SELECT key FROM {} WHERE id = %s)"
+            ).format(table(store, "segments"), table(store, "sessions")),
             b'[{"role": "user", "cont',
             "broken",
         )
@@ -368,9 +374,10 @@ async def test_many_appends_compact_into_few_segments(postgres_url: str) -> None
         assert record.version == len(sizes)
         rows = await fetch(
             postgres_url,
-            sql.SQL("SELECT count(*), sum(length(payload)) FROM {} WHERE session_id = %s").format(
-                table(store, "segments")
-            ),
+            sql.SQL(
+                "SELECT count(*), sum(length(payload)) FROM {}"
+                " WHERE key = (SELECT key FROM {} WHERE id = %s)"
+            ).format(table(store, "segments"), table(store, "sessions")),
             "long",
         )
         segments, total = rows[0]
@@ -408,6 +415,43 @@ async def test_a_scan_beside_concurrent_transactions_skips_no_session(postgres_u
             for _ in range(3):
                 seen = {str(record.id) async for record in store.scan(page_size=7)}
                 assert seen == set(ids)
+
+
+def test_five_threads_each_with_its_own_loop_share_an_unopened_store(postgres_url: str) -> None:
+    """psycopg pools belong to one event loop: the store keeps one per loop, made on first use."""
+    prefix = unique_prefix()
+    store = PostgresSessionStore(postgres_url, table_prefix=prefix)
+    start = threading.Barrier(5)
+
+    async def calls(number: int) -> int:
+        await store.append("shared", [Message.user(f"thread {number}")])
+        await store.namespace(f"t{number}").save("own", [Message.user(str(number))])
+        for _ in range(3):
+            await store.get("shared")
+        return await store.count()
+
+    def thread(number: int) -> int:
+        start.wait()  # every thread makes its first call at the same moment
+        return asyncio.run(calls(number))
+
+    try:
+        with ThreadPoolExecutor(5) as threads:
+            counts = list(threads.map(thread, range(5)))
+        assert counts == [1] * 5
+
+        async def check() -> None:
+            messages = await store.load("shared")
+            assert messages is not None
+            assert sorted(m.text or "" for m in messages) == [f"thread {n}" for n in range(5)]
+            assert await store.namespaces() == ["", "t0", "t1", "t2", "t3", "t4"]
+            for number in range(5):
+                own = await store.namespace(f"t{number}").load("own")
+                assert own == [Message.user(str(number))]
+            await store.close()
+
+        asyncio.run(check())
+    finally:
+        asyncio.run(drop_prefix(postgres_url, prefix))
 
 
 # -- failures ----------------------------------------------------------------------------

@@ -148,7 +148,7 @@ async def drop_prefix(url: str, prefix: str, schema: str = "public") -> None:
             "SELECT c.relkind, c.relname FROM pg_class c"
             " JOIN pg_namespace n ON n.oid = c.relnamespace"
             " WHERE n.nspname = %s AND c.relkind IN ('r', 'S')"
-            " AND left(c.relname, length(%s)) = %s ORDER BY c.relkind",
+            " AND left(c.relname, length(%s)) = %s ORDER BY c.relkind DESC",  # tables first
             (schema, prefix, prefix),
         )
         for kind, name in await cursor.fetchall():

@@ -16,8 +16,8 @@ import contextlib
 import logging
 import math
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from sessionstore._errors import BackendError, InvalidArgumentError, StoreUnavailableError
 from sessionstore._options import ConnectionOptions
@@ -35,7 +35,7 @@ else:
 if TYPE_CHECKING:
     from psycopg import AsyncConnection, sql
 
-__all__ = ["DRIVER_MISSING", "PostgresConnections"]
+__all__ = ["DRIVER_MISSING", "PostgresConnections", "Refusal"]
 
 logger = logging.getLogger("sessionstore.backends.postgres")
 
@@ -256,7 +256,12 @@ class PostgresConnections:
             logger.debug("pool check failed: %s", self.scrub(str(exc)))
 
     async def rows(
-        self, action: str, query: sql.Composed, params: Sequence[Any], *, binary: bool = False
+        self,
+        action: str,
+        query: sql.Composed,
+        params: Sequence[Any] | Mapping[str, Any],
+        *,
+        binary: bool = False,
     ) -> list[tuple[Any, ...]]:
         """The rows of one read-only ``query``, retried once after a lost connection."""
 
@@ -266,3 +271,38 @@ class PostgresConnections:
             return await cursor.fetchall()
 
         return await self.run(action, work, idempotent=True)
+
+    async def call(
+        self,
+        action: str,
+        query: sql.Composed,
+        params: Sequence[Any] | Mapping[str, Any],
+        refusals: tuple[str, ...],
+        *,
+        idempotent: bool = False,
+    ) -> Refusal | list[tuple[Any, ...]]:
+        """The rows of one statement, or the ``Refusal`` it raised with one of ``refusals``.
+
+        A refusal is an exception the store's functions raise on purpose (a
+        version conflict...): the statement's work is rolled back, and the
+        caller turns it into the library's error.
+        """
+
+        async def work(conn: AsyncConnection[Any]) -> Refusal | list[tuple[Any, ...]]:
+            cursor = conn.cursor(binary=True)
+            try:
+                await cursor.execute(query, params)
+            except psycopg.Error as exc:
+                if exc.sqlstate in refusals:
+                    return Refusal(exc.sqlstate or "", exc.diag.message_detail or "")
+                raise
+            return [] if cursor.description is None else await cursor.fetchall()
+
+        return await self.run(action, work, idempotent=idempotent)
+
+
+class Refusal(NamedTuple):
+    """A call the store's SQL refused: its SQLSTATE and the DETAIL it gave."""
+
+    sqlstate: str
+    detail: str

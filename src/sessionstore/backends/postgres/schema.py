@@ -9,24 +9,34 @@ parameters. The tables and why they look so: the package docstring.
 
 from __future__ import annotations
 
+from sessionstore.backends.postgres.migration3 import MIGRATION_3
+
 __all__ = [
+    "ATTRIBUTES_SQL",
+    "CLEAR_SQL",
+    "CONFLICT",
     "COUNT_SQL",
     "CREATE_MIGRATIONS_TABLE_SQL",
     "CREATE_SCHEMA_SQL",
     "CURRENT_VERSION_SQL",
     "DELETE_SQL",
+    "FORK_SQL",
     "GET_SQL",
     "LIST_ASC_SQL",
     "LIST_DESC_SQL",
-    "SCAN_AFTER_SQL",
-    "LOAD_SQL",
     "LOCK_SQL",
     "MERGE_LIMIT_BYTES",
     "MIGRATIONS",
+    "NAMESPACES_SQL",
+    "NOT_FOUND",
+    "POP_SQL",
     "PRUNE_SQL",
     "RECORD_VERSION_SQL",
-    "RESTORE_SQL",
+    "SCAN_AFTER_SQL",
     "SCHEMA_EXISTS_SQL",
+    "SLICE_SQL",
+    "STALE",
+    "TAIL_SQL",
     "WRITE_SQL",
 ]
 
@@ -163,7 +173,12 @@ $fn$;
 """
 
 #: Position + 1 is the schema version. Append new steps; never edit a released one.
-MIGRATIONS: list[str] = [_MIGRATION_1, _MIGRATION_2]
+MIGRATIONS: list[str] = [_MIGRATION_1, _MIGRATION_2, MIGRATION_3]
+
+#: The SQLSTATEs the functions raise for a refused call (all its work rolled back).
+CONFLICT = "SS409"  # the session's version is not the expected one (DETAIL: the actual)
+NOT_FOUND = "SS404"  # replace_tail or fork of a session that does not exist
+STALE = "SS412"  # attributes were merged against a version that is no longer current
 
 LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
 SCHEMA_EXISTS_SQL = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
@@ -176,35 +191,77 @@ CREATE TABLE IF NOT EXISTS {migrations} (
 CURRENT_VERSION_SQL = "SELECT coalesce(max(version), 0) FROM {migrations}"
 RECORD_VERSION_SQL = "INSERT INTO {migrations} (version) VALUES (%s)"
 
+_RECORD = "out_count, out_created, out_updated, out_version, out_attributes"
 WRITE_SQL = (
-    "SELECT out_ok, out_count, out_created, out_updated, out_version"
-    " FROM {write_fn}(%s, %s, %s, %s, %s::BIGINT, %s)"
+    f"SELECT {_RECORD} FROM {{write_fn}}(%s, %s, %s::BYTEA[], %s::BIGINT[], %s,"
+    " %s::BIGINT, %s, %s::TEXT, %s::BIGINT, %s::BIGINT)"
 )
-RESTORE_SQL = (
-    "SELECT out_ok, out_count, out_created, out_updated, out_version"
-    " FROM {restore_fn}(%s, %s, %s, %s, %s, %s::BIGINT)"
+TAIL_SQL = (
+    f"SELECT {_RECORD} FROM {{tail_fn}}(%s, %s, %s, %s::BYTEA[], %s::BIGINT[], %s::BIGINT, %s)"
 )
-LOAD_SQL = "SELECT payload FROM {segments} WHERE session_id = %s ORDER BY position"
-GET_SQL = "SELECT message_count, created_at, updated_at, version FROM {sessions} WHERE id = %s"
+FORK_SQL = f"SELECT {_RECORD} FROM {{fork_fn}}(%s, %s, %s, %s::BIGINT, %s::BIGINT, %s)"
+POP_SQL = "SELECT * FROM {pop_fn}(%s, %s, %s, %s::BIGINT, %s)"
+ATTRIBUTES_SQL = (
+    "UPDATE {sessions} SET attributes = nullif(%s, '{{}}'), version = version + 1"
+    " WHERE namespace = %s AND id = %s AND version = %s"
+    " RETURNING message_count, created_at, updated_at, version, attributes"
+)
+# The record and the slice [lo, hi) in one statement (one snapshot): the segments
+# from the one holding message lo up to the last one starting before hi.
+SLICE_SQL = """
+WITH s AS (
+    SELECT key, message_count, created_at, updated_at, version, attributes,
+           CASE WHEN %(start)s::BIGINT < 0 THEN greatest(0, message_count + %(start)s::BIGINT)
+                ELSE least(%(start)s::BIGINT, message_count) END AS lo,
+           CASE WHEN %(stop)s::BIGINT IS NULL THEN message_count
+                WHEN %(stop)s::BIGINT < 0 THEN greatest(0, message_count + %(stop)s::BIGINT)
+                ELSE least(%(stop)s::BIGINT, message_count) END AS hi
+      FROM {sessions} WHERE namespace = %(ns)s AND id = %(id)s
+)
+SELECT s.message_count, s.created_at, s.updated_at, s.version, s.attributes, s.lo, s.hi,
+       g.first_index, g.payload
+  FROM s LEFT JOIN LATERAL (
+       SELECT first_index, payload FROM {segments}
+        WHERE key = s.key AND first_index < s.hi
+          AND first_index >= (SELECT coalesce(max(first_index), 0) FROM {segments}
+                               WHERE key = s.key AND first_index <= s.lo)
+  ) g ON s.lo < s.hi
+ ORDER BY g.first_index
+"""
+_COLUMNS = "message_count, created_at, updated_at, version, attributes"
+GET_SQL = f"SELECT {_COLUMNS} FROM {{sessions}} WHERE namespace = %s AND id = %s"
 LIST_ASC_SQL = (
-    "SELECT id, message_count, created_at, updated_at, version FROM {sessions}"
+    f"SELECT id, {_COLUMNS} FROM {{sessions}} WHERE namespace = %s"
     " ORDER BY seq ASC LIMIT %s OFFSET %s"
 )
 LIST_DESC_SQL = (
-    "SELECT id, message_count, created_at, updated_at, version FROM {sessions}"
+    f"SELECT id, {_COLUMNS} FROM {{sessions}} WHERE namespace = %s"
     " ORDER BY seq DESC LIMIT %s OFFSET %s"
 )
 # A page of scan(): the sessions past a listing position, with their positions.
 SCAN_AFTER_SQL = (
-    "SELECT seq, id, message_count, created_at, updated_at, version FROM {sessions}"
-    " WHERE seq > %s ORDER BY seq ASC LIMIT %s"
+    f"SELECT seq, id, {_COLUMNS} FROM {{sessions}}"
+    " WHERE namespace = %s AND seq > %s ORDER BY seq ASC LIMIT %s"
 )
-COUNT_SQL = "SELECT count(*) FROM {sessions}"
-DELETE_SQL = "DELETE FROM {sessions} WHERE id = %s"
+COUNT_SQL = "SELECT count(*) FROM {sessions} WHERE namespace = %s"
+# A loose index scan: one probe of the (namespace, seq) index per namespace.
+NAMESPACES_SQL = """
+WITH RECURSIVE n (ns) AS (
+    SELECT min(namespace) FROM {sessions}
+    UNION ALL
+    SELECT (SELECT min(namespace) FROM {sessions} WHERE namespace > n.ns) FROM n
+     WHERE n.ns IS NOT NULL
+)
+SELECT ns FROM n WHERE ns IS NOT NULL
+"""
+DELETE_SQL = "DELETE FROM {sessions} WHERE namespace = %s AND id = %s"
+CLEAR_SQL = "DELETE FROM {sessions} WHERE namespace = %s"
 # The outer updated_at test is re-checked against a row a concurrent write just
 # changed, so a session written while the prune runs is not deleted for being old.
 PRUNE_SQL = """
 DELETE FROM {sessions}
- WHERE id IN (SELECT id FROM {sessions} ORDER BY seq DESC OFFSET %(keep)s)
+ WHERE namespace = %(ns)s
+   AND key IN (SELECT key FROM {sessions} WHERE namespace = %(ns)s
+                ORDER BY seq DESC OFFSET %(keep)s)
    AND (%(before)s::BIGINT IS NULL OR updated_at < %(before)s::BIGINT)
 """

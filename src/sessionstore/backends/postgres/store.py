@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-import builtins
 import hashlib
 import re
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
-from sessionstore._errors import (
-    BackendError,
-    ConflictError,
-    InvalidArgumentError,
-    SchemaVersionError,
-)
-from sessionstore._messages import EncodedMessages, Message, decode_segments
+from sessionstore._errors import InvalidArgumentError, SchemaVersionError
+from sessionstore._loops import PerLoop
 from sessionstore._options import (
     CONNECTION_OPTIONS,
     ConnectionOptions,
     require_driver,
     split_query_options,
 )
-from sessionstore._records import (
-    ListOptions,
-    SessionId,
-    SessionRecord,
-    is_count,
-    micros_from_datetime,
-    record_from_stored,
-    utc_now,
-)
+from sessionstore._records import is_count
 from sessionstore._store import SessionStore
 from sessionstore.backends.postgres import schema as q
+from sessionstore.backends.postgres.operations import PostgresOperations
 from sessionstore.backends.postgres.pool import DRIVER_MISSING, PostgresConnections
 
 if DRIVER_MISSING is None:  # otherwise the constructor raises MissingDependencyError
@@ -68,7 +54,7 @@ def _lock_key(schema: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-class PostgresSessionStore(SessionStore):
+class PostgresSessionStore(PostgresOperations, SessionStore):
     """Sessions in PostgreSQL tables named ``<table_prefix>*`` inside ``schema``.
 
     Give ``url``, a libpq connection string (``postgresql://user:pass@host:port/db?sslmode=...``
@@ -128,13 +114,30 @@ class PostgresSessionStore(SessionStore):
                 f"min_connections must be an int from 0 to max_connections "
                 f"({options.max_connections}), got {min_connections!r}"
             )
-        self._connections = PostgresConnections(
-            url,
-            pool,
-            name=f"sessionstore-{self._prefix}",
-            options=options,
-            min_connections=min_connections,
-        )
+
+        def connections() -> PostgresConnections:
+            return PostgresConnections(
+                url,
+                pool,
+                name=f"sessionstore-{self._prefix}",
+                options=options,
+                min_connections=min_connections,
+            )
+
+        # Checks the connection string now; stays the pool of a caller-provided pool.
+        self._connections = connections()
+        self._per_loop: PerLoop[PostgresConnections] | None = None
+        if pool is None:  # psycopg pools belong to one event loop: one per loop
+
+            async def make() -> PostgresConnections:
+                made = connections()
+                await made.open()
+                return made
+
+            async def close(made: PostgresConnections) -> None:
+                await made.close()
+
+            self._per_loop = PerLoop(make, close)
         self._sql = self._compose()
 
     def _compose(self) -> dict[str, sql.Composed]:
@@ -150,8 +153,23 @@ class PostgresSessionStore(SessionStore):
             "migrations": name("migrations"),
             "seq": name("seq"),
             "seq_index": sql.Identifier(self._prefix + "sessions_seq"),
+            "seq_index_qualified": name("sessions_seq"),
+            "ns_seq_index": sql.Identifier(self._prefix + "sessions_ns_seq"),
+            "sessions_pkey": sql.Identifier(self._prefix + "sessions_pkey"),
+            "key_seq": name("key_seq"),
+            "key_seq_name": sql.Literal(f'"{self._schema}"."{self._prefix}key_seq"'),
+            "key_unique": sql.Identifier(self._prefix + "sessions_key"),
+            "segments_new": name("segments_v3"),
+            "segments_bare": sql.Identifier(self._prefix + "segments"),
             "write_fn": name("write"),
             "restore_fn": name("restore"),
+            "row_fn": name("row"),
+            "put_fn": name("put"),
+            "cut_fn": name("cut"),
+            "finish_fn": name("finish"),
+            "pop_fn": name("pop"),
+            "tail_fn": name("tail"),
+            "fork_fn": name("fork"),
             "seq_name": sql.Literal(f'"{self._schema}"."{self._prefix}seq"'),
             "merge_limit": sql.Literal(q.MERGE_LIMIT_BYTES),
         }
@@ -161,14 +179,19 @@ class PostgresSessionStore(SessionStore):
             "current_version": q.CURRENT_VERSION_SQL,
             "record_version": q.RECORD_VERSION_SQL,
             "write": q.WRITE_SQL,
-            "restore": q.RESTORE_SQL,
-            "load": q.LOAD_SQL,
+            "tail": q.TAIL_SQL,
+            "fork": q.FORK_SQL,
+            "pop": q.POP_SQL,
+            "attributes": q.ATTRIBUTES_SQL,
+            "slice": q.SLICE_SQL,
             "get": q.GET_SQL,
             "list_asc": q.LIST_ASC_SQL,
             "list_desc": q.LIST_DESC_SQL,
             "scan_after": q.SCAN_AFTER_SQL,
             "count": q.COUNT_SQL,
+            "namespaces": q.NAMESPACES_SQL,
             "delete": q.DELETE_SQL,
+            "clear": q.CLEAR_SQL,
             "prune": q.PRUNE_SQL,
         }
         composed = {key: sql.SQL(text).format(**fields) for key, text in templates.items()}
@@ -202,12 +225,20 @@ class PostgresSessionStore(SessionStore):
 
     # -- lifecycle -----------------------------------------------------------------
 
+    async def _conns(self) -> PostgresConnections:
+        """The connections of the running event loop (made on first use there)."""
+        per_loop = self._per_loop
+        if per_loop is None:
+            return self._connections
+        return per_loop.current() or await per_loop.get()
+
     async def _open(self) -> None:
-        await self._connections.open()
+        if self._per_loop is None:
+            await self._connections.open()
         try:
             await self._migrate()
         except BaseException:
-            await self._connections.abandon()
+            await self._close()
             raise
 
     async def _migrate(self) -> None:
@@ -234,135 +265,11 @@ class PostgresSessionStore(SessionStore):
                     await conn.execute(self._sql[f"migration_{version}"])
                     await conn.execute(self._sql["record_version"], [version])
 
-        await self._connections.run("open the store", run, idempotent=True)
+        conns = await self._conns()
+        await conns.run("open the store", run, idempotent=True)
 
     async def _close(self) -> None:
-        await self._connections.close()
-
-    # -- the contract ----------------------------------------------------------------
-
-    async def _write(
-        self,
-        session_id: SessionId,
-        messages: EncodedMessages,
-        expected_version: int | None,
-        *,
-        replace: bool,
-    ) -> SessionRecord:
-        now = micros_from_datetime(utc_now())
-        params = (
-            session_id,
-            messages.payload,
-            messages.count,
-            now,
-            expected_version,
-            replace,
-        )
-        action = f"{'save' if replace else 'append to'} session {session_id!r}"
-        return await self._call_write("write", params, session_id, expected_version, action)
-
-    async def _call_write(
-        self,
-        query: str,
-        params: tuple[Any, ...],
-        session_id: SessionId,
-        expected_version: int | None,
-        action: str,
-    ) -> SessionRecord:
-        """Run a write function (``query`` names its SQL) and turn its row into a record."""
-
-        async def work(conn: AsyncConnection[Any]) -> tuple[Any, ...] | None:
-            cursor = await conn.execute(self._sql[query], params)
-            return await cursor.fetchone()
-
-        # Never retried: a write whose connection dropped may have committed.
-        row = await self._connections.run(action, work, idempotent=False)
-        if row is None:  # pragma: no cover - the function always returns a row
-            raise BackendError(f"cannot {action}: the write function returned nothing")
-        ok, count, created, updated, version = row
-        if not ok:
-            assert expected_version is not None
-            raise ConflictError(session_id, expected=expected_version, actual=version)
-        return record_from_stored(session_id, (count, created, updated, version))
-
-    async def _save(
-        self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
-    ) -> SessionRecord:
-        return await self._write(session_id, messages, expected_version, replace=True)
-
-    async def _append(
-        self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
-    ) -> SessionRecord:
-        return await self._write(session_id, messages, expected_version, replace=False)
-
-    async def _restore(
-        self,
-        session_id: SessionId,
-        messages: EncodedMessages,
-        expected_version: int | None,
-        created_at: datetime,
-        updated_at: datetime,
-    ) -> SessionRecord:
-        params = (
-            session_id,
-            messages.payload,
-            messages.count,
-            micros_from_datetime(created_at),
-            micros_from_datetime(updated_at),
-            expected_version,
-        )
-        action = f"restore session {session_id!r}"
-        return await self._call_write("restore", params, session_id, expected_version, action)
-
-    async def _load(self, session_id: SessionId) -> builtins.list[Message] | None:
-        rows = await self._connections.rows(
-            f"load session {session_id!r}", self._sql["load"], (session_id,), binary=True
-        )
-        if not rows:
-            return None
-        return decode_segments(session_id, [row[0] for row in rows])
-
-    async def _get(self, session_id: SessionId) -> SessionRecord | None:
-        rows = await self._connections.rows(
-            f"get session {session_id!r}", self._sql["get"], (session_id,)
-        )
-        return record_from_stored(session_id, rows[0]) if rows else None
-
-    async def _list(self, options: ListOptions) -> builtins.list[SessionRecord]:
-        query = self._sql["list_desc" if options.newest_first else "list_asc"]
-        rows = await self._connections.rows("list sessions", query, (options.limit, options.offset))
-        return [record_from_stored(row[0], row[1:]) for row in rows]
-
-    async def _scan_page(self, after: int, limit: int) -> builtins.list[tuple[int, SessionRecord]]:
-        # seq comes from a sequence, so an in-flight write may commit a smaller seq
-        # than one already read; but a write only ever raises a session's seq and
-        # each row version is visible in exactly one place, so no session that
-        # exists throughout is passed over (one created meanwhile may be).
-        rows = await self._connections.rows(
-            "scan sessions", self._sql["scan_after"], (after, limit)
-        )
-        return [(int(row[0]), record_from_stored(row[1], row[2:])) for row in rows]
-
-    async def _count(self) -> int:
-        rows = await self._connections.rows("count sessions", self._sql["count"], ())
-        return int(rows[0][0])
-
-    async def _delete(self, session_id: SessionId) -> None:
-        async def work(conn: AsyncConnection[Any]) -> None:
-            await conn.execute(self._sql["delete"], (session_id,))
-
-        await self._connections.run(f"delete session {session_id!r}", work, idempotent=True)
-
-    async def _prune(self, updated_before: datetime | None, keep_newest: int | None) -> int:
-        params = {
-            "keep": keep_newest,
-            "before": None if updated_before is None else micros_from_datetime(updated_before),
-        }
-
-        async def work(conn: AsyncConnection[Any]) -> int:
-            cursor = await conn.execute(self._sql["prune"], params)
-            return cursor.rowcount
-
-        # Not retried: a prune that committed before the connection dropped would
-        # report 0 the second time.
-        return await self._connections.run("prune sessions", work, idempotent=False)
+        if self._per_loop is None:
+            await self._connections.abandon()
+        else:
+            await self._per_loop.close()
