@@ -23,11 +23,12 @@ import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from sessionstore._errors import BackendError, InvalidArgumentError, StoreUnavailableError
 from sessionstore._loops import PerLoop
 from sessionstore._options import ConnectionOptions
-from sessionstore._urls import scrub_secrets, url_passwords
+from sessionstore._urls import redact_url, scrub_secrets, url_passwords
 
 try:
     import redis.asyncio as redis_asyncio
@@ -45,7 +46,9 @@ else:
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["DRIVER_MISSING", "RedisConnections", "Script"]
+__all__ = ["DRIVER_MISSING", "RedisConnections", "Script", "check_url"]
+
+_SCHEMES = ("redis", "rediss", "unix")
 
 #: How long an idempotent call waits before its one retry after a lost connection.
 _RETRY_PAUSE = 0.05
@@ -215,3 +218,14 @@ async def _close_client(client: Redis) -> None:
 def _scrub(text: str, url: str | None) -> str:
     """``text`` with the passwords of ``url`` (if any) replaced by ``***``."""
     return scrub_secrets(text, url_passwords(url)) if url else text
+
+
+def check_url(url: object) -> str:
+    """``url`` shown without passwords, if it is a Redis URL; else InvalidArgumentError."""
+    if not isinstance(url, str):
+        raise InvalidArgumentError(f"Redis URL must be a str, got {type(url).__name__}")
+    shown = redact_url(url)
+    if urlsplit(url).scheme.lower() not in _SCHEMES:
+        known = ", ".join(f"{name}://" for name in _SCHEMES)
+        raise InvalidArgumentError(f"not a Redis URL: {shown!r} (expected {known})")
+    return shown

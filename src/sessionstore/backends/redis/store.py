@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Self
-from urllib.parse import urlsplit
 
 from sessionstore._errors import ConflictError, InvalidArgumentError, SessionNotFoundError
 from sessionstore._messages import EncodedMessages, Message
@@ -24,19 +23,21 @@ from sessionstore._records import (
     resolve_slice,
     utc_now,
 )
-from sessionstore._urls import redact_url
 from sessionstore.backends.redis import scripts
 from sessionstore.backends.redis.codec import (
+    INDEX_LIMIT,
     NamespaceKeys,
     attribute_args,
+    clamp,
     decode_items,
+    list_range,
     record_from_hash,
     record_from_reply,
     split_messages,
     split_segments,
     too_big,
 )
-from sessionstore.backends.redis.pool import DRIVER_MISSING, RedisConnections, Script
+from sessionstore.backends.redis.pool import DRIVER_MISSING, RedisConnections, Script, check_url
 from sessionstore.backends.redis.queries import RedisListing
 
 if TYPE_CHECKING:
@@ -44,13 +45,10 @@ if TYPE_CHECKING:
 
 __all__ = ["RedisSessionStore", "SessionKeys"]
 
-_SCHEMES = ("redis", "rediss", "unix")
 #: The URL query parameters the store takes for itself; every other one goes to redis-py.
 _QUERY_OPTIONS = (*CONNECTION_OPTIONS, "socket_timeout")
 #: Connections a store made from a URL opens at most per event loop; more callers queue.
 DEFAULT_MAX_CONNECTIONS = 50
-#: Slice bounds beyond this are clamped (a list index +- 1 must stay within 64 bits).
-_INDEX_LIMIT = 2**62
 #: How often a write upgrades a released-layout session and tries again.
 _UPGRADE_TRIES = 100
 
@@ -68,31 +66,6 @@ class SessionKeys(NamedTuple):
 
     meta: str
     segments: str
-
-
-def _check_url(url: object) -> str:
-    """``url`` shown without passwords, if it is a Redis URL; else InvalidArgumentError."""
-    if not isinstance(url, str):
-        raise InvalidArgumentError(f"Redis URL must be a str, got {type(url).__name__}")
-    shown = redact_url(url)
-    if urlsplit(url).scheme.lower() not in _SCHEMES:
-        known = ", ".join(f"{name}://" for name in _SCHEMES)
-        raise InvalidArgumentError(f"not a Redis URL: {shown!r} (expected {known})")
-    return shown
-
-
-def _clamp(index: int) -> int:
-    return max(-_INDEX_LIMIT, min(_INDEX_LIMIT, index))
-
-
-def _list_range(start: int, stop: int | None) -> tuple[int, int]:
-    """The LRANGE bounds of the messages ``[start:stop]`` in a list led by the header."""
-    start, stop = _clamp(start), None if stop is None else _clamp(stop)
-    # From the front, the range starts at the header: it marks that the session exists.
-    lo = start + 1 if start > 0 else start
-    if stop is None:
-        return lo, -1
-    return lo, stop if stop >= 0 else stop - 1
 
 
 class RedisSessionStore(RedisListing):
@@ -141,7 +114,7 @@ class RedisSessionStore(RedisListing):
             raise InvalidArgumentError(f"key_prefix must be a str, got {type(key_prefix).__name__}")
         query: dict[str, str] = {}
         if url is not None:
-            where = _check_url(url)
+            where = check_url(url)
             url, query = split_query_options(url, _QUERY_OPTIONS)
         options = ConnectionOptions.checked(max_connections, pool_timeout, connect_timeout, query)
         socket_timeout = optional_seconds("socket_timeout", socket_timeout, query)
@@ -303,7 +276,7 @@ class RedisSessionStore(RedisListing):
     ) -> list[Message]:
         keys = self._keys(namespace)
         now = micros_from_datetime(utc_now())
-        args = [*keys.common(session_id, now, expected_version), min(count, _INDEX_LIMIT)]
+        args = [*keys.common(session_id, now, expected_version), min(count, INDEX_LIMIT)]
         popped = await self._until_current(
             "pop", keys, session_id, session_id, expected_version, _POP,
             list(keys.session(session_id)), args,
@@ -320,7 +293,7 @@ class RedisSessionStore(RedisListing):
     ) -> SessionRecord:
         keys = self._keys(namespace)
         now = micros_from_datetime(utc_now())
-        args = [*keys.common(session_id, now, expected_version), _clamp(start)]
+        args = [*keys.common(session_id, now, expected_version), clamp(start)]
         args.extend(split_messages(messages))
         reply = await self._until_current(
             "replace_tail", keys, session_id, session_id, expected_version, _REPLACE_TAIL,
@@ -340,7 +313,7 @@ class RedisSessionStore(RedisListing):
         now = micros_from_datetime(utc_now())
         args = [
             *keys.common(target_id, now, expected_version),
-            "" if stop is None else _clamp(stop),
+            "" if stop is None else clamp(stop),
         ]
         script_keys = [*keys.session(source_id), *keys.session(target_id)]
         try:
@@ -372,32 +345,37 @@ class RedisSessionStore(RedisListing):
     async def _load(
         self, namespace: str, session_id: SessionId, start: int, stop: int | None
     ) -> list[Message] | None:
-        # One LRANGE answers a load: the list is led by the header, so a range
-        # that reaches the front returns it (dropped here), and a whole load of
-        # a session that exists is never empty.
-        meta, transcript = self._keys(namespace).session(session_id)
-        lo, hi = _list_range(start, stop)
-        items: list[bytes] = await self._connections.run(
-            "load", lambda client: client.lrange(transcript, lo, hi), idempotent=True
-        )
-        if items and items[0] == scripts.HEADER:
-            del items[0]
-        elif items and items[0][:1] == b"[":  # the released layout: read it whole
+        # The list is led by the header: its first element tells whether the
+        # session exists and in which layout. A range from the front returns it
+        # along (one LRANGE); another range reads it beside, in one MULTI.
+        transcript = self._keys(namespace).session(session_id)[1]
+        lo, hi = list_range(start, stop)
+
+        async def read(client: Redis) -> list[Any]:
+            if lo == 0 and hi >= -1:  # from the front: the header comes along
+                items: list[Any] = await client.lrange(transcript, 0, hi)
+                return [items[0] if items else None, items]
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.lindex(transcript, 0)
+                pipe.lrange(transcript, lo, hi)
+                both: list[Any] = await pipe.execute()
+                return both
+
+        head, items = await self._connections.run("load", read, idempotent=True)
+        if head is None:
+            return None
+        if head != scripts.HEADER:  # the released layout: read it whole
             snap = await self._snapshot(namespace, session_id, start, stop)
             return None if snap is None else snap.messages
-        elif not items:
-            whole = start == 0 and (stop is None or stop >= 0)  # would have held the header
-            if whole or not await self._connections.run(
-                "load", lambda client: client.exists(meta), idempotent=True
-            ):
-                return None
+        if items and items[0] == scripts.HEADER:
+            del items[0]
         return decode_items(session_id, items)
 
     async def _snapshot(
         self, namespace: str, session_id: SessionId, start: int, stop: int | None
     ) -> Snapshot | None:
         keys = list(self._keys(namespace).session(session_id))
-        args = [_clamp(start), "" if stop is None else _clamp(stop)]
+        args = [clamp(start), "" if stop is None else clamp(stop)]
         reply = await self._connections.run(
             "snapshot", lambda client: _SNAPSHOT(client, keys, args), idempotent=True
         )
