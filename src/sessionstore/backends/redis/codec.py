@@ -8,6 +8,8 @@ a JSON string, so it starts with ``"``), its value as compact JSON.
 
 from __future__ import annotations
 
+import sys
+from array import array
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,9 +28,10 @@ __all__ = [
     "NamespaceKeys",
     "attribute_args",
     "decode_items",
+    "items_args",
+    "message_args",
     "record_from_hash",
     "record_from_reply",
-    "split_messages",
     "split_segments",
     "too_big",
 ]
@@ -69,11 +72,27 @@ class NamespaceKeys:
         return [self.prefix, self.name, self.base, session_id, now_us, version]
 
 
-def split_messages(messages: EncodedMessages) -> list[bytes]:
-    """A write's JSON array as one JSON text per message."""
+def message_args(messages: EncodedMessages) -> list[bytes]:
+    """A write's messages as the scripts take them: the JSON array and each message's size.
+
+    The array is the write's own compact JSON (``[a,b,c]``: one comma between
+    messages), so the sizes alone locate every message in it.
+    """
     if not messages.count:
-        return []
-    return [bytes(raw) for raw in _RAW_LIST.decode(messages.payload)]
+        return [b"[]", b""]
+    sizes = array("I", map(len, _RAW_LIST.decode(messages.payload)))
+    return [messages.payload, _little_endian(sizes)]
+
+
+def items_args(items: list[bytes]) -> list[bytes]:
+    """Messages given one JSON text each, as :func:`message_args` gives them."""
+    return [b"[" + b",".join(items) + b"]", _little_endian(array("I", map(len, items)))]
+
+
+def _little_endian(sizes: array[int]) -> bytes:
+    if sys.byteorder != "little":  # pragma: no cover - every supported machine is
+        sizes.byteswap()
+    return sizes.tobytes()
 
 
 def split_segments(session_id: str, segments: Sequence[bytes]) -> list[bytes]:

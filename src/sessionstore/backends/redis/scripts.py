@@ -75,10 +75,20 @@ end
 local function current_layout(list)
   return redis.call('LINDEX', list, 0) == HEADER
 end
-local function push(list, first, last)
-  for i = first, last, 1000 do
-    redis.call('RPUSH', list, unpack(ARGV, i, math.min(i + 999, last)))
+-- RPUSH each message of a JSON array: the sizes come as little-endian uint32s.
+local function push(list, payload, sizes)
+  local at, batch = 2, {{}}
+  for i = 1, #sizes, 4 do
+    local size = struct.unpack('<I4', sizes, i)
+    batch[#batch + 1] = string.sub(payload, at, at + size - 1)
+    at = at + size + 1
+    if #batch == 1000 then
+      redis.call('RPUSH', list, unpack(batch))
+      batch = {{}}
+    end
   end
+  if #batch > 0 then redis.call('RPUSH', list, unpack(batch)) end
+  return #sizes / 4
 end
 local function resolve(index, length)
   if index < 0 then return math.max(0, length + index) end
@@ -117,10 +127,13 @@ end
 """
 
 # COMMON = ARGV[1..6]: prefix, namespace, base, id, now_us, expected version.
+# MESSAGES = two arguments: the messages as one compact JSON array, and the size
+# of each message's JSON in it as little-endian uint32s (so a write of 10,000
+# messages sends two arguments, not 10,000, and Redis splits the array).
 
 #: Save, append or restore. KEYS: meta, list. ARGV: COMMON, mode ('save'|'append'|
 #: 'restore'), created_us ('' = keep or now), n attribute changes (-1 = none),
-#: the 2n change fields, then one JSON element per message.
+#: the 2n change fields, the messages' JSON array, their sizes (``MESSAGES``).
 #: Returns {'ok', record} | {'conflict', version} | {'too_big', size} | {'legacy'}.
 WRITE = (
     HELPERS
@@ -138,14 +151,14 @@ if n >= 0 then
   if size then return {'too_big', size} end
 end
 local first = 10 + 2 * math.max(n, 0)
-local count = #ARGV - first + 1
+local count = 0
 if appending then
-  count = count + tonumber(stored[2])
+  count = tonumber(stored[2])
 else
   redis.call('DEL', list)
   redis.call('RPUSH', list, HEADER)
 end
-push(list, first, #ARGV)
+count = count + push(list, ARGV[first], ARGV[first + 1])
 local created = stored[3] or ARGV[5]
 if ARGV[8] ~= '' then created = ARGV[8] end
 redis.call('HSET', meta, 'version', version + 1, 'message_count', count,
@@ -199,7 +212,7 @@ return {'ok', ordered}
 """
 )
 
-#: Replace [start:] with the messages. KEYS: meta, list. ARGV: COMMON, start, messages...
+#: Replace [start:] with the messages. KEYS: meta, list. ARGV: COMMON, start, MESSAGES.
 #: Returns {'ok', record} | {'conflict', version} | {'missing'} | {'legacy'}.
 REPLACE_TAIL = (
     HELPERS
@@ -213,8 +226,8 @@ if version == 0 then return {'missing'} end
 if not current_layout(list) then return {'legacy'} end
 local keep = resolve(tonumber(ARGV[7]), tonumber(stored[2]))
 redis.call('LTRIM', list, 0, keep)
-push(list, 8, #ARGV)
-redis.call('HSET', meta, 'version', version + 1, 'message_count', keep + #ARGV - 7,
+local added = push(list, ARGV[8], ARGV[9])
+redis.call('HSET', meta, 'version', version + 1, 'message_count', keep + added,
   'updated_us', ARGV[5])
 touch(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 return {'ok', record(meta)}
@@ -270,7 +283,7 @@ return {'ok', record(meta)}
 )
 
 #: Rewrite a released-layout list as HEADER + one element per message, if the
-#: session is still at the version read. KEYS: meta, list. ARGV: version, messages...
+#: session is still at the version read. KEYS: meta, list. ARGV: version, MESSAGES.
 #: Returns 1 when the list is in the current layout now, 0 when the session changed.
 UPGRADE = (
     HELPERS
@@ -279,7 +292,7 @@ if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
 if current_layout(KEYS[2]) then return 1 end
 redis.call('DEL', KEYS[2])
 redis.call('RPUSH', KEYS[2], HEADER)
-push(KEYS[2], 2, #ARGV)
+push(KEYS[2], ARGV[2], ARGV[3])
 redis.call('HDEL', KEYS[1], 'tail_run')
 return 1
 """

@@ -30,10 +30,11 @@ from sessionstore.backends.redis.codec import (
     attribute_args,
     clamp,
     decode_items,
+    items_args,
     list_range,
+    message_args,
     record_from_hash,
     record_from_reply,
-    split_messages,
     split_segments,
     too_big,
 )
@@ -187,7 +188,7 @@ class RedisSessionStore(RedisListing):
         if version is None or not segments or segments[0] == scripts.HEADER:
             return
         items = split_segments(session_id, segments)
-        await self._run("upgrade", _UPGRADE, [meta, transcript], [version, *items])
+        await self._run("upgrade", _UPGRADE, [meta, transcript], [version, *items_args(items)])
 
     async def _until_current(
         self,
@@ -227,7 +228,7 @@ class RedisSessionStore(RedisListing):
         changes = [] if attributes is None else attribute_args(attributes)
         count = -1 if attributes is None else len(attributes)
         args = [*keys.common(session_id, now, expected), mode, created, count, *changes]
-        args.extend(split_messages(messages))
+        args.extend(message_args(messages))
         reply = await self._until_current(
             mode, keys, session_id, session_id, expected, _WRITE,
             list(keys.session(session_id)), args,
@@ -294,7 +295,7 @@ class RedisSessionStore(RedisListing):
         keys = self._keys(namespace)
         now = micros_from_datetime(utc_now())
         args = [*keys.common(session_id, now, expected_version), clamp(start)]
-        args.extend(split_messages(messages))
+        args.extend(message_args(messages))
         reply = await self._until_current(
             "replace_tail", keys, session_id, session_id, expected_version, _REPLACE_TAIL,
             list(keys.session(session_id)), args,
