@@ -26,7 +26,7 @@ from sessionstore import (
     open_store,
 )
 from sessionstore._records import utc_now
-from sessionstore.backends.redis import scripts
+from sessionstore.backends.redis import listing, scripts
 from sessionstore.backends.redis import store as redis_store
 from sessionstore.testing import HOSTILE_IDS as SHARED_HOSTILE_IDS
 from sessionstore.testing import ConformanceSuite, StoreFactory
@@ -247,7 +247,8 @@ async def test_corrupt_segment_names_the_session_and_others_still_load(
     await store.save("broken", [Message.user("a")])
     await store.append("broken", [Message.user("b")])
     await store.save("healthy", [Message.user("fine")])
-    await raw_client.lset(store.session_keys("broken").segments, 0, '[{"role": "nobody"')
+    transcript = store.session_keys("broken").segments
+    await raw_client.lset(transcript, 1, '{"role": "nobody"')
 
     with pytest.raises(CorruptSessionError, match="broken") as caught:
         await store.load("broken")
@@ -255,11 +256,16 @@ async def test_corrupt_segment_names_the_session_and_others_still_load(
     assert await store.load("healthy") == [Message.user("fine")]
     record = await store.get("broken")
     assert record is not None and record.message_count == 2
-    # Appending to a damaged transcript must not hide the damage.
-    for _ in range(scripts.MERGE_RUN + 1):
+    # Appending to a damaged transcript must not hide the damage; its tail still loads.
+    for _ in range(3):
         await store.append("broken", [Message.user("more")])
     with pytest.raises(CorruptSessionError):
         await store.load("broken")
+    assert await store.load("broken", start=-3) == [Message.user("more")] * 3
+    # A damaged header makes the list look like the released layout, which does not decode.
+    await raw_client.lset(transcript, 0, '[{"role": "nobody"')
+    with pytest.raises(CorruptSessionError, match="broken"):
+        await store.append("broken", [Message.user("again")])
 
 
 async def test_scripts_are_reloaded_after_script_flush(
@@ -305,33 +311,27 @@ async def test_server_restart_surfaces_unavailable_then_recovers(
     assert [r.id for r in await store.list()] == ["survivor"]
 
 
-async def test_small_appends_are_compacted_and_large_ones_kept_whole(
+async def test_a_transcript_is_a_header_then_one_element_per_message(
     redis_factory_store: RedisSessionStore, raw_client: redis.asyncio.Redis
 ) -> None:
     store = redis_factory_store
     expected: list[Message] = []
-    for index in range(300):
+    for index in range(30):
         batch = [Message.user(f"turn {index}")] if index % 7 else []
         expected.extend(batch)
         await store.append("chat", batch)
-    segments_key = store.session_keys("chat").segments
-    assert await raw_client.llen(segments_key) <= scripts.MERGE_RUN
-    assert await store.load("chat") == expected
-
-    big = Message.user("x" * scripts.SMALL_SEGMENT_BYTES)
-    length_before = await raw_client.llen(segments_key)
-    await store.append("chat", [big])
-    expected.append(big)
-    assert await raw_client.llen(segments_key) == length_before + 1
-    assert await store.load("chat") == expected
-    record = await store.get("chat")
-    assert record is not None and record.message_count == len(expected)
+    key = store.session_keys("chat").segments
+    stored = await raw_client.lrange(key, 0, -1)
+    assert stored[0] == scripts.HEADER
+    assert [Message.from_json(item) for item in stored[1:]] == expected
+    assert await store.load("chat", start=-3) == expected[-3:]
+    assert await store.load("chat", start=2, stop=-2) == expected[2:-2]
 
 
 async def test_prune_in_batches_keeps_the_newest_and_the_recent(
     redis_factory_store: RedisSessionStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(redis_store, "PRUNE_BATCH", 3)  # the name the store reads
+    monkeypatch.setattr(listing, "DELETE_BATCH", 3)  # the name the store reads
     store = redis_factory_store
     for index in range(10):
         await store.save(f"old-{index}", [])
@@ -377,7 +377,7 @@ async def test_concurrent_callers_queue_for_a_small_pool_instead_of_failing(
     redis_server: RedisServer, prefix: str
 ) -> None:
     async with RedisSessionStore(redis_server.url, key_prefix=prefix, max_connections=8) as store:
-        pool = store._client.connection_pool
+        pool = (await store._connections.clients.get()).connection_pool
         assert isinstance(pool, redis.asyncio.BlockingConnectionPool)
         assert pool.max_connections == 8
         await _append_concurrently(store, ["one"] * 1000)
@@ -395,7 +395,7 @@ async def test_pool_wait_timeout_raises_unavailable_then_recovers(
     )
     async with store:
         await store.save("s", [Message.user("x")])
-        pool = store._client.connection_pool
+        pool = (await store._connections.clients.get()).connection_pool
         held = await pool.get_connection()  # type: ignore[no-untyped-call]
         try:
             with pytest.raises(StoreUnavailableError, match="no free connection") as caught:
@@ -414,10 +414,10 @@ async def test_pool_size_options_and_validation(redis_server: RedisServer) -> No
     options = "max_connections=3&pool_timeout=4&connect_timeout=1.5&socket_timeout=6"
     from_query = RedisSessionStore.from_url(f"{redis_server.url}?{options}")
     try:
-        assert default._client.connection_pool.max_connections == (
+        assert (await default._connections.clients.get()).connection_pool.max_connections == (
             redis_store.DEFAULT_MAX_CONNECTIONS
         )
-        pool = from_query._client.connection_pool
+        pool = (await from_query._connections.clients.get()).connection_pool
         assert isinstance(pool, redis.asyncio.BlockingConnectionPool)
         assert (pool.max_connections, pool.timeout) == (3, 4.0)
         assert pool.connection_kwargs["socket_connect_timeout"] == 1.5

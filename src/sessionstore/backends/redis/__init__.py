@@ -7,29 +7,46 @@ How it works, and why:
   trip that happens whole or not at all, whoever crashes: a client that dies
   mid-call leaves the old state. The scripts never read the clock (``TIME``):
   timestamps come from the writer as arguments, as on every other backend.
-- A transcript is a list of JSON-array segments, so an append is one ``RPUSH``
-  whatever the transcript's length, and a load is one ``LRANGE``. The write
-  script merges a trailing run of small segments into one, so a long chat
-  stays a few segments.
+- A transcript is a list: a header element, then one JSON message per
+  element. A slice is one ``LRANGE`` of the messages it returns (the tail 20 of
+  a 100,000-message session costs what a 20-message session does), an append
+  one ``RPUSH``, a pop one ``RPOP count``, ``replace_tail`` an ``LTRIM`` and an
+  ``RPUSH``, a fork a ``COPY`` inside Redis: each inside the script that also
+  updates the record and the listing.
+- Attributes are fields of the session's metadata hash (the key as a JSON
+  string, the value as JSON), merged inside the write script, which checks the
+  size limit before writing anything.
 - The listing order is a sorted set scored by a counter that the write script
   increments, never by the clock, so it is exact across machines.
 - Keys, under a store's prefix ``P`` (``HEX`` is the lower-case hex of the
-  session id's UTF-8 bytes, so any id is safe in a key and ids never collide):
+  session id's UTF-8 bytes, so any id is safe in a key and ids never collide).
+  The default namespace ``""`` uses base ``B = P`` (the released key names, so
+  existing data keeps working); any other namespace ``B = P n:<hex of its
+  UTF-8>:``, with its own listing keys, so its pages and counts cost the same
+  whatever other namespaces hold:
 
-  - ``P m:HEX``: hash of ``message_count``, ``created_us``, ``updated_us``,
-    ``version`` and ``tail_run`` (how many trailing segments are small)
-  - ``P s:HEX``: list of segments, each a JSON array of messages
-  - ``P order``: sorted set, member = session id, score = write sequence
-  - ``P updated``: sorted set, member = session id, score = ``updated_us``
-  - ``P seq``: the write-sequence counter (``INCR``)
+  - ``B m:HEX``: hash of ``message_count``, ``created_us``, ``updated_us``,
+    ``version`` and the attributes
+  - ``B s:HEX``: the transcript list
+  - ``B order``: sorted set, member = session id, score = write sequence
+  - ``B updated``: sorted set, member = session id, score = ``updated_us``
+  - ``B seq``: the namespace's write-sequence counter (``INCR``)
+  - ``P namespaces``: set of the other namespaces that hold a session, kept
+    exact by delete, prune and clear
 
   Scores stay exact: a sequence or a microsecond timestamp below 2**53 is
   exact in a double. The scripts derive keys from session ids, so all of a
   store's keys must live on one server: Redis Cluster is not supported.
+- Sessions written by the released backend (a list of JSON-array segments)
+  are read as they are, and rewritten in the current layout by the first
+  write that needs message positions (append, pop, replace_tail, fork).
+- A redis-py asyncio client belongs to its event loop: the store keeps one
+  per loop (``PerLoop``), made from the URL or from the settings of a client
+  passed in, and closes every one on ``close``.
 - A script holds the server while it runs, so no listing script reads more
-  than ``scripts.LIST_CHUNK`` sessions, and prune deletes ``scripts.PRUNE_BATCH``
-  per script; larger windows are read in chunks that continue from the last
-  write sequence read.
+  than ``listing.LIST_CHUNK`` sessions, and prune and clear delete
+  ``listing.DELETE_BATCH`` per script; larger windows are read in chunks that
+  continue from the last write sequence read.
 - Commands are never retried by the driver: a write whose reply was lost may
   have been applied, and sending it again could append twice. Reads are
   retried once after a lost connection. A lost server surfaces as
@@ -43,8 +60,10 @@ How it works, and why:
 - redis-py is an optional extra: this package imports without it, and
   building a store raises ``MissingDependencyError`` naming the extra.
 
-Modules: ``store`` (the store class), ``pool`` (the client and error
-translation), ``scripts`` (the Lua scripts and the constants they run with).
+Modules: ``store`` (the store class and its per-session hooks), ``queries``
+(its listing hooks), ``pool`` (the per-loop clients, scripts by SHA and error
+translation), ``codec`` (keys and the values scripts take and return),
+``scripts`` and ``listing`` (the Lua scripts).
 """
 
 from __future__ import annotations

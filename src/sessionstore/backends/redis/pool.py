@@ -1,4 +1,10 @@
-"""The Redis store's connections: its client and pool, and where redis-py errors become ours.
+"""The Redis store's connections: one client per event loop, and where redis-py errors become ours.
+
+A redis-py asyncio client and its pool belong to the event loop they first
+ran on, so the store keeps one client per loop (:class:`PerLoop`): a client
+made from the URL, or, for a client the caller passed in, a new client built
+from that client's connection settings (the caller's client stays theirs,
+unused and open). ``close`` closes the client of every loop.
 
 A redis-py error becomes ``StoreUnavailableError`` (server unreachable,
 connection lost, no free connection in time) or ``BackendError`` (credentials
@@ -14,19 +20,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from sessionstore._errors import BackendError, InvalidArgumentError, StoreUnavailableError
+from sessionstore._loops import PerLoop
 from sessionstore._options import ConnectionOptions
-from sessionstore._urls import scrub_secrets, url_passwords
+from sessionstore._urls import redact_url, scrub_secrets, url_passwords
 
 try:
     import redis.asyncio as redis_asyncio
     from redis.asyncio import BlockingConnectionPool
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
-    from redis.exceptions import AuthenticationError, RedisError
+    from redis.exceptions import AuthenticationError, NoScriptError, RedisError
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
@@ -37,7 +46,9 @@ else:
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["DRIVER_MISSING", "RedisConnections"]
+__all__ = ["DRIVER_MISSING", "RedisConnections", "Script", "check_url"]
+
+_SCHEMES = ("redis", "rediss", "unix")
 
 #: How long an idempotent call waits before its one retry after a lost connection.
 _RETRY_PAUSE = 0.05
@@ -62,36 +73,57 @@ if DRIVER_MISSING is None:
                 raise
 
 
-class RedisConnections:
-    """A Redis client, made from a URL or given, that runs commands and translates errors.
+class Script:
+    """A Lua script run by its SHA1 on any client, loaded again after ``NOSCRIPT``."""
 
-    Closes only a client it made; a client passed in stays open and remains
-    the caller's. ``where`` is a password-free description for messages;
-    ``options`` are those of a client it made (None for one passed in).
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode("utf-8")).hexdigest()
+
+    async def __call__(self, client: Redis, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        try:
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await client.eval(self.source, len(keys), *keys, *args)
+
+
+class RedisConnections:
+    """Clients for a URL, or derived from a given client, one per event loop.
+
+    ``where`` is a password-free description for messages; ``options`` are
+    those of a store made from a URL (None for a client passed in).
     """
 
     def __init__(
-        self, client: Redis, *, where: str, url: str | None, options: ConnectionOptions | None
+        self,
+        make: Callable[[], Redis],
+        *,
+        where: str,
+        url: str | None,
+        options: ConnectionOptions | None,
     ) -> None:
-        self.client = client
         self.where = where
         self.options = options
         self._url = url
-        self._owns_client = url is not None
+        self._new_client = make
+        self.clients: PerLoop[Redis] = PerLoop(self._make, _close_client)
+
+    async def _make(self) -> Redis:
+        return self._new_client()
 
     @classmethod
     def connect(
         cls, url: str, where: str, options: ConnectionOptions, socket_timeout: float | None
     ) -> RedisConnections:
-        """A client of its own for ``url`` (connects on first use), shown as ``where``.
+        """Clients of its own for ``url`` (each connects on first use), shown as ``where``.
 
-        Its blocking pool opens at most ``options.max_connections`` connections;
-        when all are busy a call queues for one, up to ``options.pool_timeout``
-        seconds, instead of failing as redis-py's default pool would. redis-py
-        never retries a command itself: a write whose reply was lost may have
-        been applied, so sending it again could append twice.
+        Each loop's blocking pool opens at most ``options.max_connections``
+        connections; when all are busy a call queues for one, up to
+        ``options.pool_timeout`` seconds. redis-py never retries a command
+        itself: a write whose reply was lost may have been applied.
         """
-        try:
+
+        def make() -> Redis:
             pool = _QueueingConnectionPool.from_url(
                 url,
                 max_connections=options.max_connections,
@@ -101,40 +133,57 @@ class RedisConnections:
                 socket_connect_timeout=options.connect_timeout,
                 retry=Retry(NoBackoff(), 0),
             )
+            return redis_asyncio.Redis.from_pool(pool)
+
+        try:
+            make()  # checks the URL now; its pool has no connection yet
         except (ValueError, TypeError) as exc:
             raise InvalidArgumentError(
                 f"invalid Redis URL {where!r}: {_scrub(str(exc), url)}"
             ) from None
-        return cls(redis_asyncio.Redis.from_pool(pool), where=where, url=url, options=options)
+        return cls(make, where=where, url=url, options=options)
 
     @classmethod
     def adopt(cls, client: Redis) -> RedisConnections:
-        """Use the caller's ``client``, which must return bytes (``decode_responses=False``)."""
-        if client.connection_pool.connection_kwargs.get("decode_responses"):
+        """Clients like the caller's ``client`` (which must return bytes), one per loop."""
+        pool = client.connection_pool
+        if pool.connection_kwargs.get("decode_responses"):
             raise InvalidArgumentError(
                 "RedisSessionStore needs a client created with decode_responses=False"
             )
-        return cls(client, where="a caller-provided Redis client", url=None, options=None)
+        kwargs = dict(pool.connection_kwargs)
+        kwargs["retry"] = Retry(NoBackoff(), 0)
+
+        def make() -> Redis:
+            derived = type(pool)(
+                connection_class=pool.connection_class,
+                max_connections=pool.max_connections,
+                **kwargs,
+            )
+            return redis_asyncio.Redis.from_pool(derived)
+
+        return cls(make, where="a caller-provided Redis client", url=None, options=None)
 
     async def run(
-        self, action: str, work: Callable[[], Awaitable[Any]], *, idempotent: bool = False
+        self, action: str, work: Callable[[Redis], Awaitable[Any]], *, idempotent: bool = False
     ) -> Any:
-        """Run ``work()``, translating driver errors; only ``idempotent`` work is retried, once.
+        """Run ``work(client)`` on this loop's client, translating driver errors.
 
-        ``action`` names the call for messages ("load"); the retry follows a lost
-        connection, not a timeout.
+        Only ``idempotent`` work is retried, once, after a lost connection (not a
+        timeout). ``action`` names the call for messages ("load").
         """
         attempts = 2 if idempotent else 1
         for attempt in range(attempts):
             try:
-                return await work()
+                client = self.clients.current() or await self.clients.get()
+                return await work(client)
             except AuthenticationError as exc:
                 raise BackendError(
                     f"Redis at {self.where} refused the credentials during {action}: {exc}"
                 ) from exc
             except _PoolExhaustedError as exc:
                 # Waiting again would only double the wait: every connection is busy.
-                pool = self.client.connection_pool
+                pool = client.connection_pool
                 raise StoreUnavailableError(
                     f"Redis at {self.where}: no free connection for {action} within "
                     f"{getattr(pool, 'timeout', '?')}s (all {pool.max_connections} of the "
@@ -155,12 +204,28 @@ class RedisConnections:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def close(self) -> None:
-        """Close the client if it is ours; a client passed in is left open."""
-        if self._owns_client:
-            with contextlib.suppress(RedisError):
-                await self.client.aclose()
+        """Close the client of every loop (a client passed in is left open: it is not one)."""
+        await self.clients.close()
+
+
+async def _close_client(client: Redis) -> None:
+    with contextlib.suppress(RedisError):
+        await client.aclose()
+    with contextlib.suppress(RedisError):
+        await client.connection_pool.disconnect()
 
 
 def _scrub(text: str, url: str | None) -> str:
     """``text`` with the passwords of ``url`` (if any) replaced by ``***``."""
     return scrub_secrets(text, url_passwords(url)) if url else text
+
+
+def check_url(url: object) -> str:
+    """``url`` shown without passwords, if it is a Redis URL; else InvalidArgumentError."""
+    if not isinstance(url, str):
+        raise InvalidArgumentError(f"Redis URL must be a str, got {type(url).__name__}")
+    shown = redact_url(url)
+    if urlsplit(url).scheme.lower() not in _SCHEMES:
+        known = ", ".join(f"{name}://" for name in _SCHEMES)
+        raise InvalidArgumentError(f"not a Redis URL: {shown!r} (expected {known})")
+    return shown

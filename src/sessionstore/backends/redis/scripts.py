@@ -1,247 +1,299 @@
-"""The Lua scripts of the Redis backend, each beside the constants it is run with.
+"""The Lua scripts that read or write one session, each beside the arguments it takes.
 
-Every write is one script, which Redis runs without interleaving any other
-command, so it is atomic; the key layout the scripts share is described in
-the package docstring. A script that returns a session's metadata returns it
-in record order (``META_FIELDS``), the order ``record_from_stored`` takes.
+Redis runs a script without interleaving any other command, so each call is
+atomic; the key layout is described in the package docstring. Every script
+that writes takes the same leading arguments (``COMMON``): key prefix,
+namespace, the namespace's key base, session id, the writer's clock in
+microseconds and the expected version (-1: any). A script that returns a
+record returns ``{count, created_us, updated_us, version, attributes JSON}``.
+
+A transcript list starts with ``HEADER`` and holds one JSON message per
+element after it. A list written by the released backend holds JSON-array
+segments instead (its first element starts with ``[``); the scripts that need
+message positions answer ``{'legacy'}`` for it, and the store upgrades it
+(``UPGRADE``) and runs the script again.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from sessionstore._records import SessionId, SessionRecord, record_from_stored
+from sessionstore._attributes import MAX_ATTRIBUTES_BYTES
 
 __all__ = [
-    "DELETE_SCRIPT",
-    "LIST_CHUNK",
-    "LIST_SCRIPT",
-    "MERGE_RUN",
-    "META_FIELDS",
-    "PRUNE_BATCH",
-    "PRUNE_SCRIPT",
-    "SCAN_SCRIPT",
-    "SMALL_SEGMENT_BYTES",
-    "WRITE_SCRIPT",
-    "sequenced_records",
+    "FORK",
+    "HEADER",
+    "HELPERS",
+    "POP",
+    "REPLACE_TAIL",
+    "SNAPSHOT",
+    "UPDATE_ATTRIBUTES",
+    "UPGRADE",
+    "WRITE",
 ]
 
-#: A session's metadata fields in record order: what ``record_from_stored`` takes.
-META_FIELDS = ("message_count", "created_us", "updated_us", "version")
+#: The first element of a transcript list in the current layout.
+HEADER = b"#sessionstore:2"
 
-# Shared helpers, prepended to scripts that derive keys from session ids.
-_HELPERS = """
+# Shared by every script. Attribute fields of the metadata hash are the
+# attribute keys as JSON strings (so they start with a double quote, byte 34),
+# their values JSON; the other fields are the record's own.
+HELPERS = f"""
+local HEADER = '{HEADER.decode()}'
 local function hex(id)
   return (string.gsub(id, '.', function(c) return string.format('%02x', string.byte(c)) end))
 end
-local function drop(prefix, order, updated, id)
-  local suffix = hex(id)
-  redis.call('DEL', prefix .. 'm:' .. suffix, prefix .. 's:' .. suffix)
-  redis.call('ZREM', order, id)
-  redis.call('ZREM', updated, id)
-end
-"""
-
-#: Segments smaller than this are merged with their neighbours when a run grows long.
-SMALL_SEGMENT_BYTES = 16 * 1024
-#: How many small trailing segments trigger one merge (bounds the work of a merge).
-MERGE_RUN = 32
-
-#: Save or append. KEYS: meta, segments, order, updated, seq.
-#: ARGV: mode ("save"|"append"), id, payload, message count, now_us,
-#: expected version (-1 = any), SMALL_SEGMENT_BYTES, MERGE_RUN,
-#: created_us ("" = keep the stored one, or now_us for a new session; restore gives it).
-#: Returns {"ok", message_count, created_us, updated_us, version} (the record's
-#: fields in record order) or {"conflict", version}.
-WRITE_SCRIPT = """
-local meta = redis.call('HMGET', KEYS[1], 'version', 'message_count', 'created_us', 'tail_run')
-local version = tonumber(meta[1]) or 0
-local expected = tonumber(ARGV[6])
-if expected >= 0 and expected ~= version then
-  return {'conflict', version}
-end
-local payload = ARGV[3]
-local added = tonumber(ARGV[4])
-local small = tonumber(ARGV[7])
-local created = meta[3] or ARGV[5]
-if ARGV[9] ~= '' then created = ARGV[9] end
-local count, run
-if ARGV[1] == 'save' or version == 0 then
-  redis.call('DEL', KEYS[2])
-  redis.call('RPUSH', KEYS[2], payload)
-  count = added
-  if #payload < small then run = 1 else run = 0 end
-else
-  count = tonumber(meta[2]) + added
-  run = tonumber(meta[4]) or 0
-  if added > 0 then
-    if #payload >= small then
-      redis.call('RPUSH', KEYS[2], payload)
-      run = 0
-    elseif run + 1 < tonumber(ARGV[8]) then
-      redis.call('RPUSH', KEYS[2], payload)
-      run = run + 1
+local function record(meta)
+  local flat = redis.call('HGETALL', meta)
+  local fields, parts = {{}}, {{}}
+  for i = 1, #flat, 2 do
+    if string.byte(flat[i], 1) == 34 then
+      parts[#parts + 1] = flat[i] .. ':' .. flat[i + 1]
     else
-      -- Merge the trailing run of small segments and this one into a single
-      -- segment by splicing JSON arrays: '[a,b]' .. '[c]' -> '[a,b,c]'. The work is
-      -- bounded by run * small bytes and happens once per run of appends.
-      local tail = redis.call('LRANGE', KEYS[2], -run, -1)
-      tail[#tail + 1] = payload
-      local parts = {}
-      local mergeable = true
-      for _, segment in ipairs(tail) do
-        if string.sub(segment, 1, 1) ~= '[' or string.sub(segment, -1) ~= ']' then
-          mergeable = false
-          break
-        end
-        if segment ~= '[]' then
-          parts[#parts + 1] = string.sub(segment, 2, -2)
-        end
-      end
-      if mergeable then
-        local merged = '[' .. table.concat(parts, ',') .. ']'
-        redis.call('LTRIM', KEYS[2], 0, -run - 1)
-        redis.call('RPUSH', KEYS[2], merged)
-        if #merged < small then run = 1 else run = 0 end
-      else
-        -- A damaged segment is left as it is, so that loading still reports it.
-        redis.call('RPUSH', KEYS[2], payload)
-        run = 0
-      end
+      fields[flat[i]] = flat[i + 1]
     end
   end
+  if fields.version == nil then return nil end
+  return {{fields.message_count, fields.created_us, fields.updated_us, fields.version,
+    '{{' .. table.concat(parts, ',') .. '}}'}}
 end
-version = version + 1
-redis.call('HSET', KEYS[1], 'version', version, 'message_count', count,
-  'created_us', created, 'updated_us', ARGV[5], 'tail_run', run)
-local seq = redis.call('INCR', KEYS[5])
-redis.call('ZADD', KEYS[3], seq, ARGV[2])
-redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
-return {'ok', count, created, ARGV[5], version}
-"""
-
-# The listing scripts' reply from a WITHSCORES range (id, score, id, score...): each
-# session's sequence, id and metadata (META_FIELDS, in order), flat; a session whose
-# hash is gone is skipped.
-_RECORDS = """
-local function records(prefix, found)
-  local out = {}
-  for i = 1, #found, 2 do
-    local meta = redis.call('HMGET', prefix .. 'm:' .. hex(found[i]),
-      'message_count', 'created_us', 'updated_us', 'version')
-    if meta[4] then
-      out[#out + 1] = tonumber(found[i + 1])
-      out[#out + 1] = found[i]
-      out[#out + 1] = meta[1]
-      out[#out + 1] = meta[2]
-      out[#out + 1] = meta[3]
-      out[#out + 1] = meta[4]
+local function touch(prefix, ns, base, id, now)
+  local seq = redis.call('INCR', base .. 'seq')
+  redis.call('ZADD', base .. 'order', seq, id)
+  redis.call('ZADD', base .. 'updated', now, id)
+  if ns ~= '' then redis.call('SADD', prefix .. 'namespaces', ns) end
+end
+local function drop(base, id)
+  local suffix = hex(id)
+  redis.call('DEL', base .. 'm:' .. suffix, base .. 's:' .. suffix)
+  redis.call('ZREM', base .. 'order', id)
+  redis.call('ZREM', base .. 'updated', id)
+end
+local function forget_if_empty(prefix, ns, base)
+  if ns ~= '' and redis.call('EXISTS', base .. 'order') == 0 then
+    redis.call('SREM', prefix .. 'namespaces', ns)
+  end
+end
+local function current_layout(list)
+  return redis.call('LINDEX', list, 0) == HEADER
+end
+-- RPUSH each message of a JSON array: the sizes come as little-endian uint32s.
+local function push(list, payload, sizes)
+  local at, batch = 2, {{}}
+  for i = 1, #sizes, 4 do
+    local size = struct.unpack('<I4', sizes, i)
+    batch[#batch + 1] = string.sub(payload, at, at + size - 1)
+    at = at + size + 1
+    if #batch == 1000 then
+      redis.call('RPUSH', list, unpack(batch))
+      batch = {{}}
     end
   end
-  return out
+  if #batch > 0 then redis.call('RPUSH', list, unpack(batch)) end
+  return #sizes / 4
+end
+local function resolve(index, length)
+  if index < 0 then return math.max(0, length + index) end
+  return math.min(index, length)
+end
+-- Merge (or, with replace, set) the attribute changes ARGV[at..at+2n-1]
+-- (field, JSON value; '' removes). Nothing is written when the result is too big.
+local function set_attributes(meta, at, n, replace)
+  local merged = {{}}
+  local flat = redis.call('HGETALL', meta)
+  local old = {{}}
+  for i = 1, #flat, 2 do
+    if string.byte(flat[i], 1) == 34 then
+      old[#old + 1] = flat[i]
+      if not replace then merged[flat[i]] = flat[i + 1] end
+    end
+  end
+  for i = at, at + 2 * n - 1, 2 do
+    if ARGV[i + 1] == '' then merged[ARGV[i]] = nil else merged[ARGV[i]] = ARGV[i + 1] end
+  end
+  local size, k = 2, 0
+  for f, v in pairs(merged) do size = size + #f + 1 + #v; k = k + 1 end
+  if k > 1 then size = size + k - 1 end
+  if size > {MAX_ATTRIBUTES_BYTES} then return size end
+  for _, f in ipairs(old) do
+    if merged[f] == nil then redis.call('HDEL', meta, f) end
+  end
+  for f, v in pairs(merged) do redis.call('HSET', meta, f, v) end
+  return nil
+end
+local function check(version)
+  local expected = tonumber(ARGV[6])
+  if expected >= 0 and expected ~= version then return {{'conflict', version}} end
+  return nil
 end
 """
 
-#: The most sessions one listing script reads: Redis serves no one else while a
-#: script runs, so a larger window is read in chunks of this many.
-LIST_CHUNK = 5000
+# COMMON = ARGV[1..6]: prefix, namespace, base, id, now_us, expected version.
+# MESSAGES = two arguments: the messages as one compact JSON array, and the size
+# of each message's JSON in it as little-endian uint32s (so a write of 10,000
+# messages sends two arguments, not 10,000, and Redis splits the array).
 
-#: A page of the listing by rank, with each session's sequence and metadata, in one step.
-#: KEYS: order. ARGV: start, stop, "1" for newest first, key prefix.
-#: Returns a flat array: sequence (an integer), id, message_count, created_us,
-#: updated_us, version, sequence, id, ...
-LIST_SCRIPT = (
-    _HELPERS
-    + _RECORDS
+#: Save, append or restore. KEYS: meta, list. ARGV: COMMON, mode ('save'|'append'|
+#: 'restore'), created_us ('' = keep or now), n attribute changes (-1 = none),
+#: the 2n change fields, the messages' JSON array, their sizes (``MESSAGES``).
+#: Returns {'ok', record} | {'conflict', version} | {'too_big', size} | {'legacy'}.
+WRITE = (
+    HELPERS
     + """
-local found
-if ARGV[3] == '1' then
-  found = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2], 'REV', 'WITHSCORES')
+local meta, list = KEYS[1], KEYS[2]
+local stored = redis.call('HMGET', meta, 'version', 'message_count', 'created_us')
+local version = tonumber(stored[1]) or 0
+local failed = check(version)
+if failed then return failed end
+local mode, n = ARGV[7], tonumber(ARGV[9])
+local appending = mode == 'append' and version > 0
+if appending and not current_layout(list) then return {'legacy'} end
+if n >= 0 then
+  local size = set_attributes(meta, 10, n, mode == 'restore')
+  if size then return {'too_big', size} end
+end
+local first = 10 + 2 * math.max(n, 0)
+local count = 0
+if appending then
+  count = tonumber(stored[2])
 else
-  found = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2], 'WITHSCORES')
+  redis.call('DEL', list)
+  redis.call('RPUSH', list, HEADER)
 end
-return records(ARGV[4], found)
+count = count + push(list, ARGV[first], ARGV[first + 1])
+local created = stored[3] or ARGV[5]
+if ARGV[8] ~= '' then created = ARGV[8] end
+redis.call('HSET', meta, 'version', version + 1, 'message_count', count,
+  'created_us', created, 'updated_us', ARGV[5])
+redis.call('HDEL', meta, 'tail_run')
+touch(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+return {'ok', record(meta)}
 """
 )
 
-#: A page of scan(): the sessions whose write sequence is past a cursor, in order.
-#: KEYS: order. ARGV: cursor (exclusive), limit, key prefix. Returns what LIST_SCRIPT does.
-SCAN_SCRIPT = (
-    _HELPERS
-    + _RECORDS
+#: The record and a slice, at once. KEYS: meta, list. ARGV: start, stop ('' = end).
+#: Returns nil | {record, 'v2', messages} | {record, 'legacy', all segments}.
+SNAPSHOT = (
+    HELPERS
     + """
-local found = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf',
-  'WITHSCORES', 'LIMIT', 0, ARGV[2])
-return records(ARGV[3], found)
+local rec = record(KEYS[1])
+if rec == nil then return nil end
+if not current_layout(KEYS[2]) then
+  return {rec, 'legacy', redis.call('LRANGE', KEYS[2], 0, -1)}
+end
+local length = tonumber(rec[1])
+local lo = resolve(tonumber(ARGV[1]), length)
+local hi = length
+if ARGV[2] ~= '' then hi = resolve(tonumber(ARGV[2]), length) end
+if hi <= lo then return {rec, 'v2', {}} end
+return {rec, 'v2', redis.call('LRANGE', KEYS[2], lo + 1, hi)}
 """
 )
 
-#: Delete one session. KEYS: order, updated. ARGV: key prefix, id.
-DELETE_SCRIPT = (
-    _HELPERS
+#: Remove the last messages. KEYS: meta, list. ARGV: COMMON, count.
+#: Returns {'ok', popped (transcript order)} | {'conflict', version} | {'legacy'}.
+POP = (
+    HELPERS
     + """
-drop(ARGV[1], KEYS[1], KEYS[2], ARGV[2])
+local meta, list = KEYS[1], KEYS[2]
+local stored = redis.call('HMGET', meta, 'version', 'message_count')
+local version = tonumber(stored[1]) or 0
+local failed = check(version)
+if failed then return failed end
+local length = tonumber(stored[2]) or 0
+if length == 0 then return {'ok', {}} end
+if not current_layout(list) then return {'legacy'} end
+local take = math.min(tonumber(ARGV[7]), length)
+local popped = redis.call('RPOP', list, take)
+local ordered = {}
+for i = #popped, 1, -1 do ordered[#ordered + 1] = popped[i] end
+redis.call('HSET', meta, 'version', version + 1, 'message_count', length - take,
+  'updated_us', ARGV[5])
+touch(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+return {'ok', ordered}
+"""
+)
+
+#: Replace [start:] with the messages. KEYS: meta, list. ARGV: COMMON, start, MESSAGES.
+#: Returns {'ok', record} | {'conflict', version} | {'missing'} | {'legacy'}.
+REPLACE_TAIL = (
+    HELPERS
+    + """
+local meta, list = KEYS[1], KEYS[2]
+local stored = redis.call('HMGET', meta, 'version', 'message_count')
+local version = tonumber(stored[1]) or 0
+local failed = check(version)
+if failed then return failed end
+if version == 0 then return {'missing'} end
+if not current_layout(list) then return {'legacy'} end
+local keep = resolve(tonumber(ARGV[7]), tonumber(stored[2]))
+redis.call('LTRIM', list, 0, keep)
+local added = push(list, ARGV[8], ARGV[9])
+redis.call('HSET', meta, 'version', version + 1, 'message_count', keep + added,
+  'updated_us', ARGV[5])
+touch(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+return {'ok', record(meta)}
+"""
+)
+
+#: Copy source[:stop] and its attributes over the target, inside Redis.
+#: KEYS: source meta, source list, target meta, target list. ARGV: COMMON (id =
+#: the target), stop ('' = all). Returns {'ok', record} | {'conflict', version} |
+#: {'missing'} | {'legacy'}.
+FORK = (
+    HELPERS
+    + """
+local smeta, slist, tmeta, tlist = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local source = redis.call('HMGET', smeta, 'version', 'message_count')
+if source[1] == false then return {'missing'} end
+local target = redis.call('HMGET', tmeta, 'version', 'created_us')
+local version = tonumber(target[1]) or 0
+local failed = check(version)
+if failed then return failed end
+if not current_layout(slist) then return {'legacy'} end
+local length = tonumber(source[2])
+local keep = length
+if ARGV[7] ~= '' then keep = resolve(tonumber(ARGV[7]), length) end
+if smeta ~= tmeta then
+  redis.call('COPY', slist, tlist, 'REPLACE')
+  redis.call('COPY', smeta, tmeta, 'REPLACE')
+end
+if keep < length then redis.call('LTRIM', tlist, 0, keep) end
+redis.call('HSET', tmeta, 'version', version + 1, 'message_count', keep,
+  'created_us', target[2] or ARGV[5], 'updated_us', ARGV[5])
+touch(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+return {'ok', record(tmeta)}
+"""
+)
+
+#: Merge attribute changes; version + 1, nothing else moves. KEYS: meta.
+#: ARGV: COMMON, n, the 2n change fields.
+#: Returns {'ok', record} | {'conflict', version} | {'missing'} | {'too_big', size}.
+UPDATE_ATTRIBUTES = (
+    HELPERS
+    + """
+local meta = KEYS[1]
+local version = tonumber(redis.call('HGET', meta, 'version')) or 0
+local failed = check(version)
+if failed then return failed end
+if version == 0 then return {'missing'} end
+local size = set_attributes(meta, 8, tonumber(ARGV[7]), false)
+if size then return {'too_big', size} end
+redis.call('HSET', meta, 'version', version + 1)
+return {'ok', record(meta)}
+"""
+)
+
+#: Rewrite a released-layout list as HEADER + one element per message, if the
+#: session is still at the version read. KEYS: meta, list. ARGV: version, MESSAGES.
+#: Returns 1 when the list is in the current layout now, 0 when the session changed.
+UPGRADE = (
+    HELPERS
+    + """
+if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
+if current_layout(KEYS[2]) then return 1 end
+redis.call('DEL', KEYS[2])
+redis.call('RPUSH', KEYS[2], HEADER)
+push(KEYS[2], ARGV[2], ARGV[3])
+redis.call('HDEL', KEYS[1], 'tail_run')
 return 1
 """
 )
-
-#: Sessions deleted per prune script call, so retention never blocks the server long.
-PRUNE_BATCH = 500
-
-#: One bounded batch of retention. KEYS: order, updated.
-#: ARGV: key prefix, updated_before score bound ("" = none, else "(<us>"),
-#: keep_newest (-1 = none), batch size (PRUNE_BATCH), skip (entries of ``updated``
-#: already kept).
-#: Returns {deleted, kept, more (1|0)}.
-PRUNE_SCRIPT = (
-    _HELPERS
-    + """
-local prefix, order, updated = ARGV[1], KEYS[1], KEYS[2]
-local keep = tonumber(ARGV[3])
-local batch = tonumber(ARGV[4])
-if ARGV[2] == '' then
-  -- keep_newest only: the oldest sessions beyond the newest N, by sequence.
-  local excess = redis.call('ZCARD', order) - keep
-  if excess <= 0 then return {0, 0, 0} end
-  local take = math.min(excess, batch)
-  local ids = redis.call('ZRANGE', order, 0, take - 1)
-  for _, id in ipairs(ids) do drop(prefix, order, updated, id) end
-  local more = 0
-  if excess > take then more = 1 end
-  return {#ids, 0, more}
-end
--- updated_before (maybe with keep_newest): candidates by last-write time; a
--- candidate survives when its sequence is among the newest N.
-local newest_floor = nil
-if keep > 0 then
-  local nth = redis.call('ZRANGE', order, keep - 1, keep - 1, 'REV', 'WITHSCORES')
-  if #nth == 0 then return {0, 0, 0} end
-  newest_floor = tonumber(nth[2])
-end
-local ids = redis.call('ZRANGE', updated, '-inf', ARGV[2], 'BYSCORE', 'LIMIT', ARGV[5], batch)
-local deleted, kept = 0, 0
-for _, id in ipairs(ids) do
-  local seq = tonumber(redis.call('ZSCORE', order, id))
-  if newest_floor ~= nil and seq ~= nil and seq >= newest_floor then
-    kept = kept + 1
-  else
-    drop(prefix, order, updated, id)
-    deleted = deleted + 1
-  end
-end
-local more = 0
-if #ids == batch then more = 1 end
-return {deleted, kept, more}
-"""
-)
-
-
-def sequenced_records(flat: list[Any]) -> list[tuple[int, SessionRecord]]:
-    """(sequence, record) pairs from a listing script's flat reply of six fields each."""
-    pairs = []
-    for start in range(0, len(flat), 6):
-        session_id = SessionId(flat[start + 1].decode("utf-8"))
-        pairs.append(
-            (int(flat[start]), record_from_stored(session_id, flat[start + 2 : start + 6]))
-        )
-    return pairs

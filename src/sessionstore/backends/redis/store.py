@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Self
-from urllib.parse import urlsplit
 
-from sessionstore._errors import ConflictError, InvalidArgumentError
-from sessionstore._messages import EncodedMessages, Message, decode_segments
+from sessionstore._errors import ConflictError, InvalidArgumentError, SessionNotFoundError
+from sessionstore._messages import EncodedMessages, Message
 from sessionstore._options import (
     CONNECTION_OPTIONS,
     ConnectionOptions,
@@ -17,90 +16,86 @@ from sessionstore._options import (
     split_query_options,
 )
 from sessionstore._records import (
-    ListOptions,
     SessionId,
     SessionRecord,
+    Snapshot,
     micros_from_datetime,
-    record_from_stored,
+    resolve_slice,
     utc_now,
 )
-from sessionstore._store import SessionStore
-from sessionstore._urls import redact_url
-from sessionstore.backends.redis.pool import DRIVER_MISSING, RedisConnections
-from sessionstore.backends.redis.scripts import (
-    DELETE_SCRIPT,
-    LIST_CHUNK,
-    LIST_SCRIPT,
-    MERGE_RUN,
-    META_FIELDS,
-    PRUNE_BATCH,
-    PRUNE_SCRIPT,
-    SCAN_SCRIPT,
-    SMALL_SEGMENT_BYTES,
-    WRITE_SCRIPT,
-    sequenced_records,
+from sessionstore.backends.redis import scripts
+from sessionstore.backends.redis.codec import (
+    INDEX_LIMIT,
+    NamespaceKeys,
+    attribute_args,
+    clamp,
+    decode_items,
+    items_args,
+    list_range,
+    message_args,
+    record_from_hash,
+    record_from_reply,
+    split_segments,
+    too_big,
 )
+from sessionstore.backends.redis.pool import DRIVER_MISSING, RedisConnections, Script, check_url
+from sessionstore.backends.redis.queries import RedisListing
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-    from redis.commands.core import AsyncScript
 
 __all__ = ["RedisSessionStore", "SessionKeys"]
 
-_SCHEMES = ("redis", "rediss", "unix")
 #: The URL query parameters the store takes for itself; every other one goes to redis-py.
 _QUERY_OPTIONS = (*CONNECTION_OPTIONS, "socket_timeout")
-#: Connections a store made from a URL opens at most; further callers queue for one.
+#: Connections a store made from a URL opens at most per event loop; more callers queue.
 DEFAULT_MAX_CONNECTIONS = 50
+#: How often a write upgrades a released-layout session and tries again.
+_UPGRADE_TRIES = 100
+
+_WRITE = Script(scripts.WRITE)
+_SNAPSHOT = Script(scripts.SNAPSHOT)
+_POP = Script(scripts.POP)
+_REPLACE_TAIL = Script(scripts.REPLACE_TAIL)
+_FORK = Script(scripts.FORK)
+_UPDATE_ATTRIBUTES = Script(scripts.UPDATE_ATTRIBUTES)
+_UPGRADE = Script(scripts.UPGRADE)
 
 
 class SessionKeys(NamedTuple):
-    """The Redis keys holding one session: its metadata hash and its segment list."""
+    """The Redis keys holding one session: its metadata hash and its transcript list."""
 
     meta: str
     segments: str
 
 
-def _check_url(url: object) -> str:
-    """``url`` shown without passwords, if it is a Redis URL; else InvalidArgumentError."""
-    if not isinstance(url, str):
-        raise InvalidArgumentError(f"Redis URL must be a str, got {type(url).__name__}")
-    shown = redact_url(url)
-    if urlsplit(url).scheme.lower() not in _SCHEMES:
-        known = ", ".join(f"{name}://" for name in _SCHEMES)
-        raise InvalidArgumentError(f"not a Redis URL: {shown!r} (expected {known})")
-    return shown
-
-
-class RedisSessionStore(SessionStore):
+class RedisSessionStore(RedisListing):
     """Sessions in Redis (standalone server), shared safely by processes and machines.
 
     Give either ``url`` (``redis://[user:password@]host:port/db``, ``rediss://...``,
     ``unix:///path/redis.sock?db=N``) or a ready ``client`` (a ``redis.asyncio.Redis``
-    created with ``decode_responses=False``). The store closes only a client it
-    created from ``url``; a client you pass in stays open and remains yours to close.
+    created with ``decode_responses=False``). A client is bound to its event loop,
+    so the store keeps one per loop: from ``url``, or built with the connection
+    settings of the ``client`` you pass (which the store never uses or closes).
     Every key lives under ``key_prefix``, so stores with different prefixes share a
     database without seeing each other.
 
-    A store made from ``url`` opens at most ``max_connections`` connections; when all
-    are busy, calls queue for a free one and raise ``StoreUnavailableError`` after
-    ``pool_timeout`` seconds. ``connect_timeout`` and ``socket_timeout`` (seconds;
-    None: no limit) bound how long a call waits for an unreachable or stuck server
-    before raising ``StoreUnavailableError``. The URL's query may give each of these
-    four; a value there overrides the argument, and every other query option is
-    redis-py's. A client you pass in keeps its own pool and limits.
+    A store made from ``url`` opens at most ``max_connections`` connections per
+    event loop; when all are busy, calls queue for a free one and raise
+    ``StoreUnavailableError`` after ``pool_timeout`` seconds. ``connect_timeout`` and
+    ``socket_timeout`` (seconds; None: no limit) bound how long a call waits for an
+    unreachable or stuck server before raising ``StoreUnavailableError``. The URL's
+    query may give each of these four; a value there overrides the argument, and
+    every other query option is redis-py's.
 
     Redis Cluster is not supported. No listing call reads more than ``list_chunk``
-    (5,000) sessions in one script: a larger window, such as ``list()`` of a big
-    store, is read in chunks, continuing from the last write sequence read. Such a
-    window is not one instant's snapshot: a session written meanwhile appears once,
-    at its later place. ``scan()`` walks a large store with bounded memory.
+    (5,000) sessions in one script: a larger window is read in chunks, continuing
+    from the last write sequence read; ``scan()`` walks a large store with bounded
+    memory.
     """
 
     supports_restore = True
     supports_cursor_scan = True
-    #: Listing windows larger than this are read in chunks of this many sessions.
-    list_chunk: int = LIST_CHUNK
 
     def __init__(
         self,
@@ -120,7 +115,7 @@ class RedisSessionStore(SessionStore):
             raise InvalidArgumentError(f"key_prefix must be a str, got {type(key_prefix).__name__}")
         query: dict[str, str] = {}
         if url is not None:
-            where = _check_url(url)
+            where = check_url(url)
             url, query = split_query_options(url, _QUERY_OPTIONS)
         options = ConnectionOptions.checked(max_connections, pool_timeout, connect_timeout, query)
         socket_timeout = optional_seconds("socket_timeout", socket_timeout, query)
@@ -129,17 +124,8 @@ class RedisSessionStore(SessionStore):
         else:
             assert client is not None
             self._connections = RedisConnections.adopt(client)
-        self._client: Redis = self._connections.client
         self._prefix = key_prefix
-        self._order_key = f"{key_prefix}order"
-        self._updated_key = f"{key_prefix}updated"
-        self._seq_key = f"{key_prefix}seq"
-        register = self._client.register_script
-        self._write_script: AsyncScript = register(WRITE_SCRIPT)
-        self._list_script: AsyncScript = register(LIST_SCRIPT)
-        self._scan_script: AsyncScript = register(SCAN_SCRIPT)
-        self._delete_script: AsyncScript = register(DELETE_SCRIPT)
-        self._prune_script: AsyncScript = register(PRUNE_SCRIPT)
+        self._spaces: dict[str, NamespaceKeys] = {}
 
     @classmethod
     def from_url(cls, url: str) -> Self:
@@ -153,187 +139,259 @@ class RedisSessionStore(SessionStore):
     def __repr__(self) -> str:
         return f"RedisSessionStore({self._connections.where!r}, key_prefix={self._prefix!r})"
 
-    def session_keys(self, session_id: str) -> SessionKeys:
+    def _keys(self, namespace: str) -> NamespaceKeys:
+        keys = self._spaces.get(namespace)
+        if keys is None:
+            keys = self._spaces[namespace] = NamespaceKeys(self._prefix, namespace)
+        return keys
+
+    def session_keys(self, session_id: str, namespace: str = "") -> SessionKeys:
         """The keys that hold ``session_id`` (for inspection and operations tooling)."""
-        suffix = session_id.encode("utf-8").hex()
-        return SessionKeys(f"{self._prefix}m:{suffix}", f"{self._prefix}s:{suffix}")
+        return SessionKeys(*self._keys(namespace).session(session_id))
 
     # -- lifecycle -----------------------------------------------------------------
 
     async def _open(self) -> None:
-        await self._connections.run("connect", self._client.ping)
+        await self._connections.run("connect", lambda client: client.ping())
 
     async def _close(self) -> None:
         await self._connections.close()
 
-    # -- the contract --------------------------------------------------------------
+    async def _run(self, action: str, script: Script, keys: list[str], args: list[Any]) -> Any:
+        return await self._connections.run(action, lambda client: script(client, keys, args))
 
-    async def _load(self, session_id: SessionId) -> list[Message] | None:
-        # A session exists exactly when its segment list does (the write script
-        # always leaves at least one segment), so one LRANGE answers both.
-        key = self.session_keys(session_id).segments
-        segments: list[bytes] = await self._connections.run(
-            "load", lambda: self._client.lrange(key, 0, -1), idempotent=True
-        )
-        if not segments:
-            return None
-        return decode_segments(session_id, segments)
+    def _failed(
+        self, action: str, session_id: SessionId, expected: int | None, reply: Any
+    ) -> Exception:
+        kind = reply[0]
+        if kind == b"conflict":
+            assert expected is not None
+            return ConflictError(session_id, expected=expected, actual=int(reply[1]))
+        if kind == b"too_big":
+            return too_big(reply[1])
+        if kind == b"missing":
+            return SessionNotFoundError(session_id, action)
+        raise AssertionError(f"unexpected reply {reply!r}")  # pragma: no cover
+
+    async def _upgrade(self, keys: NamespaceKeys, session_id: SessionId) -> None:
+        """Rewrite a session stored by the released backend in the current layout."""
+        meta, transcript = keys.session(session_id)
+
+        async def read(client: Any) -> list[Any]:
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.hget(meta, "version")
+                pipe.lrange(transcript, 0, -1)
+                result: list[Any] = await pipe.execute()
+                return result
+
+        version, segments = await self._connections.run("upgrade", read, idempotent=True)
+        if version is None or not segments or segments[0] == scripts.HEADER:
+            return
+        items = split_segments(session_id, segments)
+        await self._run("upgrade", _UPGRADE, [meta, transcript], [version, *items_args(items)])
+
+    async def _until_current(
+        self,
+        action: str,
+        keys: NamespaceKeys,
+        session_id: SessionId,
+        upgraded: SessionId,
+        expected: int | None,
+        script: Script,
+        script_keys: list[str],
+        args: list[Any],
+    ) -> Any:
+        """Run a script; upgrade ``upgraded`` and run again while it answers ``legacy``."""
+        for _ in range(_UPGRADE_TRIES):
+            reply = await self._run(action, script, script_keys, args)
+            if reply[0] == b"ok":
+                return reply[1]
+            if reply[0] != b"legacy":
+                raise self._failed(action, session_id, expected, reply)
+            await self._upgrade(keys, upgraded)
+        raise ConflictError(session_id, expected=expected or 0, actual=-1)  # pragma: no cover
+
+    # -- writes --------------------------------------------------------------------
 
     async def _write(
         self,
         mode: str,
+        namespace: str,
+        session_id: SessionId,
+        messages: EncodedMessages,
+        expected: int | None,
+        attributes: Mapping[str, Any] | None,
+        stamps: tuple[int, int] | None = None,
+    ) -> SessionRecord:
+        keys = self._keys(namespace)
+        created, now = ("", micros_from_datetime(utc_now())) if stamps is None else stamps
+        changes = [] if attributes is None else attribute_args(attributes)
+        count = -1 if attributes is None else len(attributes)
+        args = [*keys.common(session_id, now, expected), mode, created, count, *changes]
+        args.extend(message_args(messages))
+        reply = await self._until_current(
+            mode, keys, session_id, session_id, expected, _WRITE,
+            list(keys.session(session_id)), args,
+        )  # fmt: skip
+        return record_from_reply(session_id, reply)
+
+    async def _save(
+        self,
+        namespace: str,
         session_id: SessionId,
         messages: EncodedMessages,
         expected_version: int | None,
-        restored: tuple[datetime, datetime] | None = None,
+        attributes: Mapping[str, Any] | None,
     ) -> SessionRecord:
-        """Save or append (``mode``); ``restored`` = (created_at, updated_at) instead of now."""
-        keys = self.session_keys(session_id)
-        if restored is None:
-            created_us: int | str = ""
-            now_us = micros_from_datetime(utc_now())
-        else:
-            created_us, now_us = (micros_from_datetime(moment) for moment in restored)
-        args: list[str | bytes | int] = [
-            mode,
-            session_id,
-            messages.payload,
-            messages.count,
-            now_us,
-            -1 if expected_version is None else expected_version,
-            SMALL_SEGMENT_BYTES,
-            MERGE_RUN,
-            created_us,
-        ]
-        script_keys = [keys.meta, keys.segments, self._order_key, self._updated_key, self._seq_key]
-        result = await self._connections.run(
-            mode, lambda: self._write_script(keys=script_keys, args=args)
+        return await self._write(
+            "save", namespace, session_id, messages, expected_version, attributes
         )
-        if result[0] == b"conflict":
-            assert expected_version is not None
-            raise ConflictError(session_id, expected=expected_version, actual=int(result[1]))
-        return record_from_stored(session_id, result[1:])
 
-    async def _save(
-        self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
-    ) -> SessionRecord:
-        return await self._write("save", session_id, messages, expected_version)
-
-    async def _append(
-        self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
-    ) -> SessionRecord:
-        return await self._write("append", session_id, messages, expected_version)
+    def _append(
+        self,
+        namespace: str,
+        session_id: SessionId,
+        messages: EncodedMessages,
+        expected_version: int | None,
+        attributes: Mapping[str, Any] | None,
+    ) -> Awaitable[SessionRecord]:
+        return self._write("append", namespace, session_id, messages, expected_version, attributes)
 
     async def _restore(
         self,
+        namespace: str,
         session_id: SessionId,
         messages: EncodedMessages,
         expected_version: int | None,
         created_at: datetime,
         updated_at: datetime,
+        attributes: Mapping[str, Any],
     ) -> SessionRecord:
-        restored = (created_at, updated_at)
-        return await self._write("save", session_id, messages, expected_version, restored)
-
-    async def _get(self, session_id: SessionId) -> SessionRecord | None:
-        key = self.session_keys(session_id).meta
-        fields: list[bytes | None] = await self._connections.run(
-            "get", lambda: self._client.hmget(key, list(META_FIELDS)), idempotent=True
+        stamps = (micros_from_datetime(created_at), micros_from_datetime(updated_at))
+        return await self._write(
+            "restore", namespace, session_id, messages, expected_version, attributes, stamps
         )
-        if fields[3] is None:
+
+    async def _pop(
+        self, namespace: str, session_id: SessionId, count: int, expected_version: int | None
+    ) -> list[Message]:
+        keys = self._keys(namespace)
+        now = micros_from_datetime(utc_now())
+        args = [*keys.common(session_id, now, expected_version), min(count, INDEX_LIMIT)]
+        popped = await self._until_current(
+            "pop", keys, session_id, session_id, expected_version, _POP,
+            list(keys.session(session_id)), args,
+        )  # fmt: skip
+        return decode_items(session_id, popped)
+
+    async def _replace_tail(
+        self,
+        namespace: str,
+        session_id: SessionId,
+        start: int,
+        messages: EncodedMessages,
+        expected_version: int | None,
+    ) -> SessionRecord:
+        keys = self._keys(namespace)
+        now = micros_from_datetime(utc_now())
+        args = [*keys.common(session_id, now, expected_version), clamp(start)]
+        args.extend(message_args(messages))
+        reply = await self._until_current(
+            "replace_tail", keys, session_id, session_id, expected_version, _REPLACE_TAIL,
+            list(keys.session(session_id)), args,
+        )  # fmt: skip
+        return record_from_reply(session_id, reply)
+
+    async def _fork(
+        self,
+        namespace: str,
+        source_id: SessionId,
+        target_id: SessionId,
+        stop: int | None,
+        expected_version: int | None,
+    ) -> SessionRecord:
+        keys = self._keys(namespace)
+        now = micros_from_datetime(utc_now())
+        args = [
+            *keys.common(target_id, now, expected_version),
+            "" if stop is None else clamp(stop),
+        ]
+        script_keys = [*keys.session(source_id), *keys.session(target_id)]
+        try:
+            reply = await self._until_current(
+                "fork", keys, target_id, source_id, expected_version, _FORK, script_keys, args
+            )
+        except SessionNotFoundError:
+            raise SessionNotFoundError(source_id, "fork") from None
+        return record_from_reply(target_id, reply)
+
+    async def _update_attributes(
+        self,
+        namespace: str,
+        session_id: SessionId,
+        changes: Mapping[str, Any],
+        expected_version: int | None,
+    ) -> SessionRecord:
+        keys = self._keys(namespace)
+        args = [*keys.common(session_id, 0, expected_version), len(changes)]
+        args.extend(attribute_args(changes))
+        meta = keys.session(session_id)[0]
+        reply = await self._run("update_attributes", _UPDATE_ATTRIBUTES, [meta], args)
+        if reply[0] != b"ok":
+            raise self._failed("update_attributes", session_id, expected_version, reply)
+        return record_from_reply(session_id, reply[1])
+
+    # -- reads ---------------------------------------------------------------------
+
+    async def _load(
+        self, namespace: str, session_id: SessionId, start: int, stop: int | None
+    ) -> list[Message] | None:
+        # The list is led by the header: its first element tells whether the
+        # session exists and in which layout. A range from the front returns it
+        # along (one LRANGE); another range reads it beside, in one MULTI.
+        transcript = self._keys(namespace).session(session_id)[1]
+        lo, hi = list_range(start, stop)
+
+        async def read(client: Redis) -> list[Any]:
+            if lo == 0 and hi >= -1:  # from the front: the header comes along
+                items: list[Any] = await client.lrange(transcript, 0, hi)
+                return [items[0] if items else None, items]
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.lindex(transcript, 0)
+                pipe.lrange(transcript, lo, hi)
+                both: list[Any] = await pipe.execute()
+                return both
+
+        head, items = await self._connections.run("load", read, idempotent=True)
+        if head is None:
             return None
-        return record_from_stored(session_id, fields)
+        if head != scripts.HEADER:  # the released layout: read it whole
+            snap = await self._snapshot(namespace, session_id, start, stop)
+            return None if snap is None else snap.messages
+        if items and items[0] == scripts.HEADER:
+            del items[0]
+        return decode_items(session_id, items)
 
-    async def _list(self, options: ListOptions) -> list[SessionRecord]:
-        if options.limit == 0:
-            return []
-        if options.limit is not None and options.limit <= self.list_chunk:
-            stop = options.offset + options.limit - 1
-            page = await self._list_ranks(options.offset, stop, options.newest_first)
-            return [record for _, record in page]
-        return await self._list_in_chunks(options)
-
-    async def _list_ranks(
-        self, start: int, stop: int, newest_first: bool
-    ) -> list[tuple[int, SessionRecord]]:
-        """The sessions at ranks ``start..stop`` of the listing, with their sequences, at once."""
-        args = [start, stop, "1" if newest_first else "0", self._prefix]
-        flat: list[Any] = await self._connections.run(
-            "list",
-            lambda: self._list_script(keys=[self._order_key], args=args),
-            idempotent=True,
+    async def _snapshot(
+        self, namespace: str, session_id: SessionId, start: int, stop: int | None
+    ) -> Snapshot | None:
+        keys = list(self._keys(namespace).session(session_id))
+        args = [clamp(start), "" if stop is None else clamp(stop)]
+        reply = await self._connections.run(
+            "snapshot", lambda client: _SNAPSHOT(client, keys, args), idempotent=True
         )
-        return sequenced_records(flat)
+        if reply is None:
+            return None
+        record = record_from_reply(session_id, reply[0])
+        if reply[1] == b"legacy":
+            items = split_segments(session_id, reply[2])
+            lo, hi = resolve_slice(start, stop, len(items))
+            return Snapshot(record, decode_items(session_id, items[lo:hi]))
+        return Snapshot(record, decode_items(session_id, reply[2]))
 
-    async def _list_in_chunks(self, options: ListOptions) -> list[SessionRecord]:
-        """A window of more than ``list_chunk`` sessions, read oldest first a chunk at a time.
-
-        The first chunk is found by rank, the next ones continue past the last
-        sequence read, so no session is passed over; a session written meanwhile
-        and met again keeps only its later place. A newest-first window is read
-        from the rank where it starts counting back from the newest.
-        """
-        chunk = self.list_chunk
-        if options.newest_first:
-            wanted = None if options.limit is None else options.offset + options.limit
-            total: int = await self._connections.run(
-                "list", lambda: self._client.zcard(self._order_key), idempotent=True
-            )
-            start = 0 if wanted is None else max(0, total - wanted)
-        else:
-            start = options.offset
-        # Oldest first, a full window ends the reading early; newest first, only the end does.
-        enough = None if options.newest_first else options.limit
-        found: dict[SessionId, SessionRecord] = {}
-        page = await self._list_ranks(start, start + chunk - 1, False)
-        while True:
-            for _, record in page:
-                found.pop(record.id, None)
-                found[record.id] = record
-            if len(page) < chunk:
-                break
-            if enough is not None and len(found) >= enough:
-                break
-            page = await self._scan_page(page[-1][0], chunk)
-        records = list(found.values())
-        if options.newest_first:
-            records.reverse()
-            del records[: options.offset]
-        return records if options.limit is None else records[: options.limit]
-
-    async def _scan_page(self, after: int, limit: int) -> list[tuple[int, SessionRecord]]:
-        args: list[str | int] = [after, limit, self._prefix]
-        flat: list[Any] = await self._connections.run(
-            "scan",
-            lambda: self._scan_script(keys=[self._order_key], args=args),
-            idempotent=True,
+    async def _get(self, namespace: str, session_id: SessionId) -> SessionRecord | None:
+        meta = self._keys(namespace).session(session_id)[0]
+        fields: dict[bytes, bytes] = await self._connections.run(
+            "get", lambda client: client.hgetall(meta), idempotent=True
         )
-        return sequenced_records(flat)
-
-    async def _count(self) -> int:
-        count: int = await self._connections.run(
-            "count", lambda: self._client.zcard(self._order_key), idempotent=True
-        )
-        return count
-
-    async def _delete(self, session_id: SessionId) -> None:
-        keys = [self._order_key, self._updated_key]
-        args = [self._prefix, session_id]
-        await self._connections.run(
-            "delete", lambda: self._delete_script(keys=keys, args=args), idempotent=True
-        )
-
-    async def _prune(self, updated_before: datetime | None, keep_newest: int | None) -> int:
-        bound = "" if updated_before is None else f"({micros_from_datetime(updated_before)}"
-        keep = -1 if keep_newest is None else keep_newest
-        keys = [self._order_key, self._updated_key]
-        deleted_total, skip = 0, 0
-        while True:
-            args: list[str | int] = [self._prefix, bound, keep, PRUNE_BATCH, skip]
-            deleted, kept, more = await self._connections.run(
-                "prune", functools.partial(self._prune_script, keys=keys, args=args)
-            )
-            deleted_total += int(deleted)
-            skip += int(kept)
-            if not int(more):
-                return deleted_total
+        return record_from_hash(session_id, fields)

@@ -1,0 +1,160 @@
+"""Between the store's values and what the Redis scripts take and return.
+
+A transcript list holds ``HEADER`` then one JSON message per element; a write's
+JSON array is split into those elements without decoding the messages.
+Attributes live in the session's metadata hash, one field per key (the key as
+a JSON string, so it starts with ``"``), its value as compact JSON.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from sessionstore._attributes import MAX_ATTRIBUTES_BYTES, decode_attributes
+from sessionstore._errors import CorruptSessionError, InvalidArgumentError
+from sessionstore._messages import EncodedMessages, Message, decode_segments
+from sessionstore._records import SessionId, SessionRecord, record_from_stored
+
+__all__ = [
+    "INDEX_LIMIT",
+    "clamp",
+    "list_range",
+    "RECORD_FIELDS",
+    "NamespaceKeys",
+    "attribute_args",
+    "decode_items",
+    "items_args",
+    "message_args",
+    "record_from_hash",
+    "record_from_reply",
+    "split_segments",
+    "too_big",
+]
+
+#: The metadata hash's record fields, in ``record_from_stored`` order.
+RECORD_FIELDS = (b"message_count", b"created_us", b"updated_us", b"version")
+
+#: Slice bounds beyond this are clamped (a list index +- 1 must stay within 64 bits).
+INDEX_LIMIT = 2**62
+
+_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+_ENCODER = msgspec.json.Encoder(order="sorted")
+
+
+class NamespaceKeys:
+    """The key names of one namespace under a store's prefix.
+
+    The default namespace ``""`` keeps the released names (``P m:HEX``...);
+    another lives under ``P n:<hex of its UTF-8>:``.
+    """
+
+    __slots__ = ("base", "name", "order", "prefix")
+
+    def __init__(self, prefix: str, name: str) -> None:
+        self.prefix = prefix
+        self.name = name
+        self.base = prefix if not name else f"{prefix}n:{name.encode('utf-8').hex()}:"
+        self.order = f"{self.base}order"
+
+    def session(self, session_id: str) -> tuple[str, str]:
+        """(metadata hash, transcript list) of ``session_id``."""
+        suffix = session_id.encode("utf-8").hex()
+        return f"{self.base}m:{suffix}", f"{self.base}s:{suffix}"
+
+    def common(self, session_id: str, now_us: int | str, expected: int | None) -> list[Any]:
+        """The leading arguments of every write script."""
+        version = -1 if expected is None else expected
+        return [self.prefix, self.name, self.base, session_id, now_us, version]
+
+
+def message_args(messages: EncodedMessages) -> list[bytes]:
+    """A write's messages as the scripts take them: the JSON array and each message's size.
+
+    The array is the write's own compact JSON (``[a,b,c]``: one comma between
+    messages), so the sizes alone locate every message in it.
+    """
+    if not messages.count:
+        return [b"[]", b""]
+    sizes = array("I", map(len, _RAW_LIST.decode(messages.payload)))
+    return [messages.payload, _little_endian(sizes)]
+
+
+def items_args(items: list[bytes]) -> list[bytes]:
+    """Messages given one JSON text each, as :func:`message_args` gives them."""
+    return [b"[" + b",".join(items) + b"]", _little_endian(array("I", map(len, items)))]
+
+
+def _little_endian(sizes: array[int]) -> bytes:
+    if sys.byteorder != "little":  # pragma: no cover - every supported machine is
+        sizes.byteswap()
+    return sizes.tobytes()
+
+
+def split_segments(session_id: str, segments: Sequence[bytes]) -> list[bytes]:
+    """A released-layout transcript (JSON-array segments) as one JSON text per message."""
+    items: list[bytes] = []
+    try:
+        for segment in segments:
+            items.extend(bytes(raw) for raw in _RAW_LIST.decode(segment))
+    except (msgspec.DecodeError, TypeError) as exc:
+        raise CorruptSessionError(session_id, str(exc)) from exc
+    return items
+
+
+def decode_items(session_id: str, items: Sequence[bytes]) -> list[Message]:
+    """Messages from their JSON texts (one decode of the joined array)."""
+    if not items:
+        return []
+    return decode_segments(session_id, [b"[" + b",".join(items) + b"]"])
+
+
+def attribute_args(changes: Mapping[str, Any]) -> list[bytes]:
+    """Attribute changes as script arguments: field, JSON value (``b""`` removes)."""
+    args: list[bytes] = []
+    for key, value in changes.items():
+        args.append(_ENCODER.encode(key))
+        args.append(b"" if value is None else _ENCODER.encode(value))
+    return args
+
+
+def too_big(size: Any) -> InvalidArgumentError:
+    """The error of a write whose merged attributes would exceed the limit."""
+    return InvalidArgumentError(
+        f"attributes would encode to {int(size)} bytes of JSON, "
+        f"more than the {MAX_ATTRIBUTES_BYTES} allowed; nothing was written"
+    )
+
+
+def record_from_reply(session_id: SessionId, reply: Sequence[Any]) -> SessionRecord:
+    """The record of a script's ``{count, created_us, updated_us, version, attributes}``."""
+    attributes = decode_attributes(session_id, reply[4])
+    return record_from_stored(session_id, reply[:4], attributes)
+
+
+def record_from_hash(session_id: SessionId, fields: Mapping[bytes, bytes]) -> SessionRecord | None:
+    """The record of a metadata hash as HGETALL returns it, or None when there is none."""
+    if b"version" not in fields:
+        return None
+    parts = [key + b":" + value for key, value in fields.items() if key[:1] == b'"']
+    attributes = decode_attributes(session_id, b"{" + b",".join(parts) + b"}")
+    return record_from_stored(session_id, [fields[name] for name in RECORD_FIELDS], attributes)
+
+
+def clamp(index: int) -> int:
+    """``index`` within +-``INDEX_LIMIT``."""
+    return max(-INDEX_LIMIT, min(INDEX_LIMIT, index))
+
+
+def list_range(start: int, stop: int | None) -> tuple[int, int]:
+    """The LRANGE bounds of the messages ``[start:stop]`` in a list led by the header."""
+    start, stop = clamp(start), None if stop is None else clamp(stop)
+    # From the front, the range starts at the header: it marks that the session exists.
+    lo = start + 1 if start > 0 else start
+    if stop is None:
+        return lo, -1
+    return lo, stop if stop >= 0 else stop - 1
