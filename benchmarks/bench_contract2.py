@@ -143,18 +143,20 @@ async def _long_vs_short(report: Report, tmp: str, repeats: int, long: int) -> N
         SQLiteSessionStore(os.path.join(tmp, "short.db")) as small,
     ):
         await _long_session(big, messages, long)
+        await big.save("saved", [messages[n % len(messages)] for n in range(long)])
         await small.save("short", messages[:SHORT])
-        report.add(
-            f"load: tail 20 of {long:,} vs all of {SHORT}",
-            await measure(
-                [
-                    (f"tail of {long:,}", lambda: big.load("long", start=-20), None),
-                    (f"all of {SHORT}", lambda: small.load("short"), None),
-                ],
-                repeats,
-            ),
-            2.0,
-        )
+        for built, sid in (("appended", "long"), ("saved at once", "saved")):
+            report.add(
+                f"load: tail 20 of {long:,} ({built}) vs all of {SHORT}",
+                await measure(
+                    [
+                        (f"tail of {long:,}", partial(big.load, sid, start=-20), None),
+                        (f"all of {SHORT}", partial(small.load, "short"), None),
+                    ],
+                    repeats,
+                ),
+                2.0,
+            )
         last = messages[0]
         report.add(
             f"pop 1: session of {long:,} vs of {SHORT}",
@@ -220,7 +222,8 @@ async def bench_sqlite(args: argparse.Namespace) -> Report:
         await _namespace_page(report, tmp, repeats, others)
     report.notes.append(
         f"The long session is built by {long // 100:,} appends of 100 ~200-character "
-        "messages (merged runs of small segments), the short one by one save. pop and "
+        "messages (merged runs of small segments), or by one save (split into ~32 KiB "
+        "segments); the short one by one save. pop and "
         "replace_tail keep the lengths: an untimed append after each pop."
     )
     report.notes.append(
