@@ -77,16 +77,10 @@ async def test_namespace_reads_search_an_index_that_leads_with_the_namespace(
     assert "TEMP B-TREE" not in plan, plan  # the order comes from the index
 
 
-def test_namespaces_and_slices_seek_their_indexes(tmp_path: Path) -> None:
-    import asyncio
-
+async def test_namespaces_and_slices_seek_their_indexes(tmp_path: Path) -> None:
     path = tmp_path / "plan.db"
-
-    async def make() -> None:
-        async with SQLiteSessionStore(path) as store:
-            await store.save("s", [Message.user("m")])
-
-    asyncio.run(make())
+    async with SQLiteSessionStore(path) as store:
+        await store.save("s", [Message.user("m")])
     plan = _plan(path, sql.SELECT_SLICE, (1, 5, 10))
     assert "SCAN" not in plan, plan
     assert "segments_by_session (session_key=? AND first_index" in plan, plan

@@ -18,6 +18,7 @@ from plugins.sqlite import in_one_batch, segment_count
 from sessionstore import (
     BackendError,
     ConflictError,
+    InvalidArgumentError,
     Message,
 )
 from sessionstore.backends.sqlite import SQLiteSessionStore
@@ -244,3 +245,41 @@ async def test_event_loop_keeps_running_during_a_large_save(tmp_path: Path) -> N
         await ticking
         assert ticks - start_ticks >= 3  # the loop ran while SQLite wrote
         assert await store.load("big") == big
+
+
+async def test_round_2_writes_in_one_batch_see_each_others_deferred_rows(tmp_path: Path) -> None:
+    """Appends defer their rows to the end of the batch; every call after them in the same
+    transaction (attributes, pop, replace_tail, fork, the same id in another namespace,
+    an oversized attribute change that fails alone) still sees and keeps them."""
+    path = tmp_path / "mixed.db"
+    m = [Message.user(str(n)) for n in range(8)]
+    async with SQLiteSessionStore(path) as store:
+        await store.save("s", [m[0]])
+        tenant = store.namespace("tenant")
+        outcomes = await in_one_batch(
+            path,
+            store,
+            store.append("s", [m[1]]),
+            store.update_attributes("s", {"title": "t"}),
+            store.append("s", [m[2], m[3]], attributes={"n": 1}),
+            tenant.append("s", [m[7]]),
+            store.update_attributes("s", {"big": "x" * 70_000}),
+            store.pop("s", 1),
+            store.append("s", [m[4]]),
+            store.replace_tail("s", -1, [m[5]]),
+            store.fork("s", "copy", stop=3),
+            store.append("copy", [m[6]]),
+        )
+        assert [getattr(o, "version", None) for o in outcomes[:4]] == [2, 3, 4, 1]
+        assert isinstance(outcomes[4], InvalidArgumentError)
+        assert outcomes[5] == [m[3]]
+        assert await store.load("s") == [m[0], m[1], m[2], m[5]]
+        record = await store.get("s")
+        assert record is not None and record.version == 7
+        assert record.attributes == {"title": "t", "n": 1}
+        assert await store.load("copy") == [m[0], m[1], m[2], m[6]]
+        copy = await store.get("copy")
+        assert copy is not None and copy.attributes == {"title": "t", "n": 1}
+        assert copy.version == 2
+        assert await tenant.load("s") == [m[7]]
+        assert [r.id for r in await store.list()] == ["first", "s", "copy"]
