@@ -202,3 +202,25 @@ async def test_attributes_are_compact_sorted_json_and_keep_the_listing(
         stored = await cursor.fetchall()
     assert stored == [("a", '{"b":[1,{"a":1,"z":0}],"owner":"kim"}'), ("b", None)]
     assert json.loads(stored[0][1]) == dict(record.attributes)
+
+
+async def test_fork_copies_segments_inside_the_server(
+    store: PostgresSessionStore, postgres_url: str
+) -> None:
+    """The copy never passes through the client: even segments it could not decode are copied."""
+    messages = long_transcript(3_000)
+    await store.save("long", messages, attributes={"title": "source"})
+    corrupted = await corrupt_all_but_the_last(postgres_url, store, 3)
+    record = await store.fork("long", "copy", stop=-10)
+    assert record.message_count == 2_990 and record.attributes == {"title": "source"}
+    assert await store.load("copy", start=-5) == messages[-15:-10]
+    segments, sessions = table(store, "segments"), table(store, "sessions")
+    async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+        cursor = await conn.execute(
+            sql.SQL(
+                "SELECT count(*) FROM {} g JOIN {} s ON s.key = g.key"
+                " WHERE s.id = 'copy' AND g.payload = '\\x5b7b'::BYTEA"
+            ).format(segments, sessions)
+        )
+        row = await cursor.fetchone()
+    assert row == (corrupted,)
