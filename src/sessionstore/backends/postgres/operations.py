@@ -241,10 +241,11 @@ class PostgresOperations:
     ) -> SessionRecord:
         for _ in range(_RETRIES):
             current = await self._get(namespace, session_id)
+            actual = 0 if current is None else current.version
+            if expected_version is not None and expected_version != actual:
+                raise ConflictError(session_id, expected=expected_version, actual=actual)
             if current is None:
                 raise SessionNotFoundError(session_id, "update_attributes")
-            if expected_version is not None and expected_version != current.version:
-                raise ConflictError(session_id, expected=expected_version, actual=current.version)
             merged = encode_attributes(merge_attributes(current.attributes, changes)).decode()
             params = (merged, namespace, session_id, current.version)
             conns = await self._conns()
