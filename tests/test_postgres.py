@@ -20,10 +20,12 @@ from psycopg_pool import AsyncConnectionPool
 from plugins.postgres import PostgresServer, drop_prefix, unique_prefix
 from plugins.writers import busy_writers
 from sessionstore import (
+    ConflictError,
     CorruptSessionError,
     InvalidArgumentError,
     Message,
     SchemaVersionError,
+    SessionNotFoundError,
     StoreUnavailableError,
     open_store,
 )
@@ -209,6 +211,34 @@ async def test_a_pool_passed_in_stays_open_after_close(postgres_url: str) -> Non
                 sql.SQL("SELECT count(*) FROM {}").format(table(store, "sessions"))
             )
             assert await cursor.fetchone() == (1,)
+    finally:
+        await pool.close()
+        await drop_prefix(postgres_url, prefix)
+
+
+async def test_refused_calls_on_a_pool_of_transactions_leave_nothing_behind(
+    postgres_url: str,
+) -> None:
+    """Connections that are not autocommit: a refused write rolls back, the next call works."""
+    prefix = unique_prefix()
+    pool = AsyncConnectionPool(postgres_url, min_size=1, max_size=1, open=False)
+    await pool.open()
+    try:
+        async with PostgresSessionStore(pool=pool, table_prefix=prefix) as store:
+            await store.save("a", [Message.user("one")], attributes={"k": 1})
+            with pytest.raises(ConflictError):
+                await store.append("a", [Message.user("no")], expected_version=7)
+            with pytest.raises(ConflictError):
+                await store.save("new", [Message.user("no")], expected_version=3)
+            with pytest.raises(SessionNotFoundError):
+                await store.replace_tail("missing", 0, [Message.user("no")])
+            with pytest.raises(SessionNotFoundError):
+                await store.fork("missing", "a")
+            assert await store.pop("a") == [Message.user("one")]
+            record = await store.update_attributes("a", {"k": None})
+            assert (record.version, record.attributes) == (3, {})
+            assert await store.list() == [record]
+            assert await store.get("new") is None and await store.get("missing") is None
     finally:
         await pool.close()
         await drop_prefix(postgres_url, prefix)

@@ -2,23 +2,35 @@
 
 How it works, and why:
 
-- Every save, append and restore is one call of a PL/pgSQL function that the
-  schema's migrations create: one round trip and one transaction, with the
-  session's row locked while the version is checked and the transcript written.
-  A load is one ``SELECT`` of the transcript's segments in order. Each
-  statement inside the function sees a fresh snapshot, so work done under the
-  row lock always sees the writes that committed before the lock was won.
-- Tables, for a prefix ``p_``: ``p_sessions`` has one row per session; its
-  ``seq`` comes from the sequence ``p_seq`` on every write and is indexed, so
-  listing, scanning and pruning read this table alone, in write order.
-  ``segment_count`` and ``tail_bytes`` describe the last segment, so an append
-  never reads a payload. ``p_segments`` holds the transcript as JSON-array byte
-  strings (``BYTEA``: exactly what msgspec wrote) in ``position`` order: a save
-  leaves one segment; an append merges into the last one while that stays
-  under ``MERGE_LIMIT_BYTES`` and starts a new one otherwise, so an append
-  rewrites a bounded number of bytes and the segment count follows the
-  transcript's size, not its number of appends. ``p_write`` and ``p_restore``
-  are the write functions; ``p_migrations`` records the schema versions applied.
+- Every save, append, restore, pop, replace_tail and fork is one call of a
+  PL/pgSQL function that the schema's migrations create: one round trip and
+  one transaction, with the session's row locked while the version is checked
+  and the transcript written. A refused call (version conflict, unknown
+  session) raises a sessionstore SQLSTATE inside the function, so nothing it
+  did is kept. A load or snapshot is one statement: the record and the slice
+  come from one snapshot. Each statement inside a function sees a fresh
+  snapshot, so work done under the row lock sees every write that committed
+  before the lock was won.
+- Tables, for a prefix ``p_`` (schema version 3): ``p_sessions`` has one row
+  per ``(namespace, id)`` with a surrogate ``key``, the attributes (compact
+  sorted JSON text, exactly what ``encode_attributes`` wrote) and a ``seq`` from
+  the sequence ``p_seq`` that every write replaces; its index
+  ``(namespace, seq)`` serves a namespace's listing, scan, count, prune and
+  clear without touching other namespaces' entries. ``tail_start`` and
+  ``tail_bytes`` describe the last segment, so an append never reads a payload.
+  ``p_segments`` holds the transcript as JSON-array byte strings (``BYTEA``:
+  exactly what msgspec wrote) keyed by ``(key, first_index)``, the index of
+  each segment's first message: a slice reads only the segments it overlaps
+  (a tail of 20 reads the last one or two), pop and replace_tail delete the
+  segments past the cut and split at most one, and fork copies segments inside
+  the server. A write splits its messages into segments of about
+  ``SPLIT_BYTES`` (16 KiB, or one message); an append merges into the last
+  segment while that stays under the limit, so an append rewrites a bounded
+  number of bytes and the segment count follows the transcript's size.
+  ``p_migrations`` records the schema versions applied.
+- psycopg pools belong to the event loop that made them: the store keeps one
+  pool per loop (``sessionstore._loops.PerLoop``), made on first use there and
+  closed on ``close()``, so any thread or loop may use the store.
 - The schema is an ordered list of migrations (``schema.MIGRATIONS``), applied
   on open under an advisory lock, so many processes may open one store at once;
   a database at a newer version than this code knows raises
@@ -37,8 +49,9 @@ How it works, and why:
 - psycopg is an optional extra: this package imports without it, and building a
   store raises ``MissingDependencyError`` naming the extra.
 
-Modules: ``store`` (the store class), ``pool`` (connections and error
-translation), ``schema`` (migrations and the named queries).
+Modules: ``store`` (the store class and its lifecycle), ``operations`` (the hooks),
+``pool`` (connections and error translation), ``schema`` (migrations and the named
+queries), ``migration3`` (schema version 3).
 """
 
 from __future__ import annotations

@@ -211,7 +211,9 @@ BEGIN
             p_counts := '{{}}';
         END IF;
     END IF;
-    added := added + {put_fn}(cur.key, start, p_payloads, p_counts);
+    IF cardinality(p_payloads) > 0 THEN
+        added := added + {put_fn}(cur.key, start, p_payloads, p_counts);
+    END IF;
     RETURN QUERY SELECT * FROM {finish_fn}(cur.key, start + added, p_now, p_created,
                                            p_attributes);
 END

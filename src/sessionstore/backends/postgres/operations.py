@@ -47,13 +47,13 @@ _REFUSALS = (q.CONFLICT, q.NOT_FOUND, q.STALE)
 
 
 def split_segments(messages: EncodedMessages) -> tuple[list[bytes], list[int]]:
-    """The write's JSON array as segments of at most ``MERGE_LIMIT_BYTES`` (or one message).
+    """The write's JSON array as segments of at most ``SPLIT_BYTES`` (or one message).
 
     No empty segment: an empty write has none. Splitting never decodes a message.
     """
     if messages.count == 0:
         return [], []
-    if len(messages.payload) <= q.MERGE_LIMIT_BYTES:
+    if len(messages.payload) <= q.SPLIT_BYTES:
         return [messages.payload], [messages.count]
     payloads: list[bytes] = []
     counts: list[int] = []
@@ -61,7 +61,7 @@ def split_segments(messages: EncodedMessages) -> tuple[list[bytes], list[int]]:
     size = 1
     for raw in _RAW_LIST.decode(messages.payload):
         item = bytes(raw)
-        if chunk and size + len(item) + 1 > q.MERGE_LIMIT_BYTES:
+        if chunk and size + len(item) + 1 > q.SPLIT_BYTES:
             payloads.append(b"[" + b",".join(chunk) + b"]")
             counts.append(len(chunk))
             chunk, size = [], 1
@@ -241,7 +241,7 @@ class PostgresOperations:
     ) -> SessionRecord:
         for _ in range(_RETRIES):
             current = await self._get(namespace, session_id)
-            actual = 0 if current is None else current.version  # an unknown id is version 0
+            actual = 0 if current is None else current.version
             if expected_version is not None and expected_version != actual:
                 raise ConflictError(session_id, expected=expected_version, actual=actual)
             if current is None:

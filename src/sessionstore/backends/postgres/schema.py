@@ -35,6 +35,7 @@ __all__ = [
     "SCAN_AFTER_SQL",
     "SCHEMA_EXISTS_SQL",
     "SLICE_SQL",
+    "SPLIT_BYTES",
     "STALE",
     "TAIL_SQL",
     "WRITE_SQL",
@@ -45,6 +46,11 @@ __all__ = [
 #: line is rewritten cheaply, while one moved out of line costs a new TOAST value
 #: and its WAL on every append.
 MERGE_LIMIT_BYTES = 1_800
+
+#: A write splits its messages into segments of about this size (or one message each).
+#: A slice reads whole segments, so this bounds what a tail reads beyond what it
+#: returns; bigger segments make a long save and load cheaper (fewer rows).
+SPLIT_BYTES = 16 * 1024
 
 _MIGRATION_1 = """
 CREATE SEQUENCE {seq};
@@ -193,11 +199,11 @@ RECORD_VERSION_SQL = "INSERT INTO {migrations} (version) VALUES (%s)"
 
 _RECORD = "out_count, out_created, out_updated, out_version, out_attributes"
 WRITE_SQL = (
-    f"SELECT {_RECORD} FROM {{write_fn}}(%s, %s, %s::BYTEA[], %s::BIGINT[], %s,"
+    f"SELECT {_RECORD} FROM {{write_fn}}(%s, %s, %b::BYTEA[], %s::BIGINT[], %s,"
     " %s::BIGINT, %s, %s::TEXT, %s::BIGINT, %s::BIGINT)"
 )
 TAIL_SQL = (
-    f"SELECT {_RECORD} FROM {{tail_fn}}(%s, %s, %s, %s::BYTEA[], %s::BIGINT[], %s::BIGINT, %s)"
+    f"SELECT {_RECORD} FROM {{tail_fn}}(%s, %s, %s, %b::BYTEA[], %s::BIGINT[], %s::BIGINT, %s)"
 )
 FORK_SQL = f"SELECT {_RECORD} FROM {{fork_fn}}(%s, %s, %s, %s::BIGINT, %s::BIGINT, %s)"
 POP_SQL = "SELECT * FROM {pop_fn}(%s, %s, %s, %s::BIGINT, %s)"
