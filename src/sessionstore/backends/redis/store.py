@@ -31,7 +31,6 @@ from sessionstore.backends.redis.codec import (
     clamp,
     decode_items,
     items_args,
-    list_range,
     message_args,
     record_from_hash,
     record_from_reply,
@@ -188,7 +187,8 @@ class RedisSessionStore(RedisListing):
         if version is None or not segments or segments[0] == scripts.HEADER:
             return
         items = split_segments(session_id, segments)
-        await self._run("upgrade", _UPGRADE, [meta, transcript], [version, *items_args(items)])
+        args = [version, *items_args(items)]
+        await self._run("upgrade", _UPGRADE, keys.every(session_id), args)
 
     async def _until_current(
         self,
@@ -205,7 +205,7 @@ class RedisSessionStore(RedisListing):
         for _ in range(_UPGRADE_TRIES):
             reply = await self._run(action, script, script_keys, args)
             if reply[0] == b"ok":
-                return reply[1]
+                return reply
             if reply[0] != b"legacy":
                 raise self._failed(action, session_id, expected, reply)
             await self._upgrade(keys, upgraded)
@@ -231,9 +231,9 @@ class RedisSessionStore(RedisListing):
         args.extend(message_args(messages))
         reply = await self._until_current(
             mode, keys, session_id, session_id, expected, _WRITE,
-            list(keys.session(session_id)), args,
+            keys.every(session_id), args,
         )  # fmt: skip
-        return record_from_reply(session_id, reply)
+        return record_from_reply(session_id, reply[1])
 
     async def _save(
         self,
@@ -278,11 +278,11 @@ class RedisSessionStore(RedisListing):
         keys = self._keys(namespace)
         now = micros_from_datetime(utc_now())
         args = [*keys.common(session_id, now, expected_version), min(count, INDEX_LIMIT)]
-        popped = await self._until_current(
+        reply = await self._until_current(
             "pop", keys, session_id, session_id, expected_version, _POP,
-            list(keys.session(session_id)), args,
+            keys.every(session_id), args,
         )  # fmt: skip
-        return decode_items(session_id, popped)
+        return decode_items(session_id, reply[2], reply[1])
 
     async def _replace_tail(
         self,
@@ -298,9 +298,9 @@ class RedisSessionStore(RedisListing):
         args.extend(message_args(messages))
         reply = await self._until_current(
             "replace_tail", keys, session_id, session_id, expected_version, _REPLACE_TAIL,
-            list(keys.session(session_id)), args,
+            keys.every(session_id), args,
         )  # fmt: skip
-        return record_from_reply(session_id, reply)
+        return record_from_reply(session_id, reply[1])
 
     async def _fork(
         self,
@@ -316,14 +316,14 @@ class RedisSessionStore(RedisListing):
             *keys.common(target_id, now, expected_version),
             "" if stop is None else clamp(stop),
         ]
-        script_keys = [*keys.session(source_id), *keys.session(target_id)]
+        script_keys = [*keys.every(source_id), *keys.every(target_id)]
         try:
             reply = await self._until_current(
                 "fork", keys, target_id, source_id, expected_version, _FORK, script_keys, args
             )
         except SessionNotFoundError:
             raise SessionNotFoundError(source_id, "fork") from None
-        return record_from_reply(target_id, reply)
+        return record_from_reply(target_id, reply[1])
 
     async def _update_attributes(
         self,
@@ -346,36 +346,13 @@ class RedisSessionStore(RedisListing):
     async def _load(
         self, namespace: str, session_id: SessionId, start: int, stop: int | None
     ) -> list[Message] | None:
-        # The list is led by the header: its first element tells whether the
-        # session exists and in which layout. A range from the front returns it
-        # along (one LRANGE); another range reads it beside, in one MULTI.
-        transcript = self._keys(namespace).session(session_id)[1]
-        lo, hi = list_range(start, stop)
-
-        async def read(client: Redis) -> list[Any]:
-            if lo == 0 and hi >= -1:  # from the front: the header comes along
-                items: list[Any] = await client.lrange(transcript, 0, hi)
-                return [items[0] if items else None, items]
-            async with client.pipeline(transaction=True) as pipe:
-                pipe.lindex(transcript, 0)
-                pipe.lrange(transcript, lo, hi)
-                both: list[Any] = await pipe.execute()
-                return both
-
-        head, items = await self._connections.run("load", read, idempotent=True)
-        if head is None:
-            return None
-        if head != scripts.HEADER:  # the released layout: read it whole
-            snap = await self._snapshot(namespace, session_id, start, stop)
-            return None if snap is None else snap.messages
-        if items and items[0] == scripts.HEADER:
-            del items[0]
-        return decode_items(session_id, items)
+        snap = await self._snapshot(namespace, session_id, start, stop)
+        return None if snap is None else snap.messages
 
     async def _snapshot(
         self, namespace: str, session_id: SessionId, start: int, stop: int | None
     ) -> Snapshot | None:
-        keys = list(self._keys(namespace).session(session_id))
+        keys = self._keys(namespace).every(session_id)
         args = [clamp(start), "" if stop is None else clamp(stop)]
         reply = await self._connections.run(
             "snapshot", lambda client: _SNAPSHOT(client, keys, args), idempotent=True
@@ -387,7 +364,7 @@ class RedisSessionStore(RedisListing):
             items = split_segments(session_id, reply[2])
             lo, hi = resolve_slice(start, stop, len(items))
             return Snapshot(record, decode_items(session_id, items[lo:hi]))
-        return Snapshot(record, decode_items(session_id, reply[2]))
+        return Snapshot(record, decode_items(session_id, reply[3], reply[2]))
 
     async def _get(self, namespace: str, session_id: SessionId) -> SessionRecord | None:
         meta = self._keys(namespace).session(session_id)[0]
