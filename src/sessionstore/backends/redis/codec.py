@@ -29,6 +29,7 @@ __all__ = [
     "NamespaceKeys",
     "attribute_args",
     "decode_items",
+    "decode_whole",
     "items_args",
     "message_args",
     "record_from_hash",
@@ -72,6 +73,11 @@ class NamespaceKeys:
         suffix = session_id.encode("utf-8").hex()
         return [f"{self.base}{kind}:{suffix}" for kind in "msbe"]
 
+    def staging(self, session_id: str) -> list[str]:
+        """Where a save stages its bulk and ends, for the write script to rename."""
+        suffix = session_id.encode("utf-8").hex()
+        return [f"{self.base}t:{suffix}", f"{self.base}u:{suffix}"]
+
     def common(self, session_id: str, now_us: int | str, expected: int | None) -> list[Any]:
         """The leading arguments of every write script."""
         version = -1 if expected is None else expected
@@ -88,6 +94,15 @@ def message_args(messages: EncodedMessages) -> list[bytes]:
     if not messages.count:
         return [b"[]", b""]
     return [messages.payload, _ends(map(len, _RAW_LIST.decode(messages.payload)))]
+
+
+def decode_whole(session_id: str, bulk: bytes | None, items: list[bytes]) -> list[Message]:
+    """A whole transcript: the bulk's JSON array (maybe blank-padded), then list items."""
+    if not items:
+        return decode_segments(session_id, [bulk]) if bulk else []
+    if bulk is None:
+        return decode_items(session_id, items)
+    return decode_items(session_id, items, bulk.rstrip()[1:-1])
 
 
 def items_args(items: list[bytes]) -> list[bytes]:

@@ -13,10 +13,12 @@ array as one string (``b:``) beside the end offset of each message in it
 counts the bulk's messages still in the transcript (a pop or replace_tail
 shortens it without rewriting it). The *list* (``s:``) starts with ``HEADER``
 and holds each message written since, one JSON message per element. So a save
-and a whole load cost about one string each, and a slice, pop or
-replace_tail only what it touches. A slice comes back as ``{bulk piece,
-list items}``: the bulk's messages as comma-joined JSON ('' for none), then
-the list's.
+and a whole load cost about one string each (a save's array never enters Lua:
+it is staged with SET in the same MULTI as the script), and a slice, pop or
+replace_tail only what it touches; dropping bulk messages closes the array
+early and blanks the rest, so the bulk string stays one JSON array. A slice
+comes back as ``{bulk piece, list items}``: the bulk's messages as
+comma-joined JSON ('' for none), then the list's.
 
 A list written by the released backend holds JSON-array segments instead (its
 first element starts with ``[``); the scripts answer ``{'legacy'}`` or hand
@@ -111,6 +113,25 @@ local function slice(k, nbulk, lo, hi)
   return {{bulk_slice(k[3], k[4], lo, math.min(hi, nbulk)),
     list_slice(k[2], math.max(lo, nbulk) - nbulk, hi - nbulk)}}
 end
+-- Keep the bulk's first keep messages (keep < nbulk): its array is closed after
+-- them and the dropped bytes blanked, so the string stays one JSON array that a
+-- whole load reads with GET (cost: the bytes dropped).
+local function shrink_bulk(k, nbulk, keep)
+  local close = 2
+  if keep > 0 then close = bulk_end(k[4], keep - 1) + 1 end
+  local old = bulk_end(k[4], nbulk - 1) + 1
+  redis.call('SETRANGE', k[3], close - 1, ']' .. string.rep(' ', old - close))
+  redis.call('HSET', k[1], 'bulk', keep)
+end
+-- Keep the first keep messages of a transcript whose bulk holds nbulk.
+local function truncate(k, nbulk, keep)
+  if keep >= nbulk then
+    redis.call('LTRIM', k[2], 0, keep - nbulk)
+  else
+    redis.call('LTRIM', k[2], 0, 0)
+    shrink_bulk(k, nbulk, keep)
+  end
+end
 -- RPUSH each message of a JSON array given with its ends; returns how many.
 local function push(list, payload, ends)
   local at, batch = 2, {{}}
@@ -125,6 +146,22 @@ local function push(list, payload, ends)
   end
   if #batch > 0 then redis.call('RPUSH', list, unpack(batch)) end
   return #ends / 4
+end
+-- Make the JSON array and ends staged in KEYS[5], KEYS[6] the whole transcript.
+local function set_staged_bulk(k)
+  redis.call('DEL', k[2])
+  redis.call('RPUSH', k[2], HEADER)
+  local count = redis.call('STRLEN', k[6]) / 4
+  if count == 0 then
+    redis.call('DEL', k[3], k[4], k[5], k[6])
+  else
+    redis.call('RENAME', k[5], k[3])
+    redis.call('RENAME', k[6], k[4])
+    redis.call('PERSIST', k[3])
+    redis.call('PERSIST', k[4])
+  end
+  redis.call('HSET', k[1], 'bulk', count)
+  return count
 end
 -- Make a JSON array with its ends the whole transcript (as its bulk).
 local function set_bulk(k, payload, ends)
@@ -176,31 +213,39 @@ end
 # of each message in it as little-endian uint32s (so a write of 10,000 messages
 # sends two arguments, not 10,000).
 
-#: Save, append or restore. KEYS: the session's. ARGV: COMMON, mode ('save'|'append'|
-#: 'restore'), created_us ('' = keep or now), n attribute changes (-1 = none),
-#: the 2n change fields, MESSAGES.
+#: Save, append or restore. KEYS: the session's four, then two staging keys that
+#: hold a save's MESSAGES (SET with an expiry in the same MULTI, so a save's
+#: array never passes through Lua). ARGV: COMMON, mode ('save'|'append'|'restore'),
+#: created_us ('' = keep or now), n attribute changes (-1 = none), the 2n change
+#: fields, and for an append its MESSAGES.
 #: Returns {'ok', record} | {'conflict', version} | {'too_big', size} | {'legacy'}.
 WRITE = (
     HELPERS
     + """
 local meta, list = KEYS[1], KEYS[2]
+local function failed_with(reply)
+  redis.call('DEL', KEYS[5], KEYS[6])
+  return reply
+end
 local stored = redis.call('HMGET', meta, 'version', 'message_count', 'created_us')
 local version = tonumber(stored[1]) or 0
 local failed = check(version)
-if failed then return failed end
+if failed then return failed_with(failed) end
 local mode, n = ARGV[7], tonumber(ARGV[9])
 local appending = mode == 'append' and version > 0
-if appending and not current_layout(list) then return {'legacy'} end
+if appending and not current_layout(list) then return failed_with({'legacy'}) end
 if n >= 0 then
   local size = set_attributes(meta, 10, n, mode == 'restore')
-  if size then return {'too_big', size} end
+  if size then return failed_with({'too_big', size}) end
 end
 local first = 10 + 2 * math.max(n, 0)
 local count
 if appending then
   count = tonumber(stored[2]) + push(list, ARGV[first], ARGV[first + 1])
-else
+elseif mode == 'append' then
   count = set_bulk(KEYS, ARGV[first], ARGV[first + 1])
+else
+  count = set_staged_bulk(KEYS)
 end
 local created = stored[3] or ARGV[5]
 if ARGV[8] ~= '' then created = ARGV[8] end
@@ -248,12 +293,7 @@ if not current_layout(list) then return {'legacy'} end
 local keep = length - math.min(tonumber(ARGV[7]), length)
 local nbulk = tonumber(stored[3]) or 0
 local parts = slice(KEYS, nbulk, keep, length)
-if keep >= nbulk then
-  redis.call('LTRIM', list, 0, keep - nbulk)
-else
-  redis.call('LTRIM', list, 0, 0)
-  redis.call('HSET', meta, 'bulk', keep)
-end
+truncate(KEYS, nbulk, keep)
 redis.call('HSET', meta, 'version', version + 1, 'message_count', keep, 'updated_us', ARGV[5])
 touch(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 return {'ok', parts[1], parts[2]}
@@ -273,13 +313,7 @@ if failed then return failed end
 if version == 0 then return {'missing'} end
 if not current_layout(list) then return {'legacy'} end
 local keep = resolve(tonumber(ARGV[7]), tonumber(stored[2]))
-local nbulk = tonumber(stored[3]) or 0
-if keep >= nbulk then
-  redis.call('LTRIM', list, 0, keep - nbulk)
-else
-  redis.call('LTRIM', list, 0, 0)
-  redis.call('HSET', meta, 'bulk', keep)
-end
+truncate(KEYS, tonumber(stored[3]) or 0, keep)
 local added = push(list, ARGV[8], ARGV[9])
 redis.call('HSET', meta, 'version', version + 1, 'message_count', keep + added,
   'updated_us', ARGV[5])
@@ -309,14 +343,9 @@ if KEYS[1] ~= KEYS[5] then
   redis.call('DEL', KEYS[7], KEYS[8])
   for i = 1, 4 do redis.call('COPY', KEYS[i], KEYS[i + 4], 'REPLACE') end
 end
-local tmeta, tlist = KEYS[5], KEYS[6]
-local nbulk = tonumber(redis.call('HGET', tmeta, 'bulk')) or 0
-if keep >= nbulk then
-  redis.call('LTRIM', tlist, 0, keep - nbulk)
-else
-  redis.call('LTRIM', tlist, 0, 0)
-  redis.call('HSET', tmeta, 'bulk', keep)
-end
+local tmeta = KEYS[5]
+local target_keys = {KEYS[5], KEYS[6], KEYS[7], KEYS[8]}
+truncate(target_keys, tonumber(redis.call('HGET', tmeta, 'bulk')) or 0, keep)
 redis.call('HSET', tmeta, 'version', version + 1, 'message_count', keep,
   'created_us', target[2] or ARGV[5], 'updated_us', ARGV[5])
 touch(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 from sessionstore._errors import ConflictError, InvalidArgumentError, SessionNotFoundError
-from sessionstore._messages import EncodedMessages, Message
+from sessionstore._messages import EncodedMessages, Message, decode_segments
 from sessionstore._options import (
     CONNECTION_OPTIONS,
     ConnectionOptions,
@@ -30,6 +30,7 @@ from sessionstore.backends.redis.codec import (
     attribute_args,
     clamp,
     decode_items,
+    decode_whole,
     items_args,
     message_args,
     record_from_hash,
@@ -175,15 +176,9 @@ class RedisSessionStore(RedisListing):
     async def _upgrade(self, keys: NamespaceKeys, session_id: SessionId) -> None:
         """Rewrite a session stored by the released backend in the current layout."""
         meta, transcript = keys.session(session_id)
-
-        async def read(client: Any) -> list[Any]:
-            async with client.pipeline(transaction=True) as pipe:
-                pipe.hget(meta, "version")
-                pipe.lrange(transcript, 0, -1)
-                result: list[Any] = await pipe.execute()
-                return result
-
-        version, segments = await self._connections.run("upgrade", read, idempotent=True)
+        version, segments = await self._connections.read_atomically(
+            "upgrade", lambda pipe: pipe.hget(meta, "version").lrange(transcript, 0, -1)
+        )
         if version is None or not segments or segments[0] == scripts.HEADER:
             return
         items = split_segments(session_id, segments)
@@ -228,11 +223,19 @@ class RedisSessionStore(RedisListing):
         changes = [] if attributes is None else attribute_args(attributes)
         count = -1 if attributes is None else len(attributes)
         args = [*keys.common(session_id, now, expected), mode, created, count, *changes]
-        args.extend(message_args(messages))
-        reply = await self._until_current(
-            mode, keys, session_id, session_id, expected, _WRITE,
-            keys.every(session_id), args,
-        )  # fmt: skip
+        script_keys = [*keys.every(session_id), *keys.staging(session_id)]
+        if mode == "append":
+            args.extend(message_args(messages))
+            reply = await self._until_current(
+                mode, keys, session_id, session_id, expected, _WRITE, script_keys, args
+            )
+        else:  # the whole transcript: staged beside the script, never through Lua
+            staged = list(zip(script_keys[4:], message_args(messages), strict=True))
+            reply = await self._connections.run(
+                mode, lambda client: _WRITE.after_staging(client, staged, script_keys, args)
+            )
+            if reply[0] != b"ok":
+                raise self._failed(mode, session_id, expected, reply)
         return record_from_reply(session_id, reply[1])
 
     async def _save(
@@ -346,8 +349,21 @@ class RedisSessionStore(RedisListing):
     async def _load(
         self, namespace: str, session_id: SessionId, start: int, stop: int | None
     ) -> list[Message] | None:
-        snap = await self._snapshot(namespace, session_id, start, stop)
-        return None if snap is None else snap.messages
+        if start != 0 or stop is not None:
+            snap = await self._snapshot(namespace, session_id, start, stop)
+            return None if snap is None else snap.messages
+        # The whole transcript: the bulk is one JSON array, the list the rest (its
+        # header tells that the session exists, in which layout).
+        _, transcript, bulk_key, _ = self._keys(namespace).every(session_id)
+        bulk, items = await self._connections.read_atomically(
+            "load", lambda pipe: pipe.get(bulk_key).lrange(transcript, 0, -1)
+        )
+        if not items:
+            return None
+        if items[0] != scripts.HEADER:  # the released layout
+            return decode_segments(session_id, items)
+        del items[0]
+        return decode_whole(session_id, bulk, items)
 
     async def _snapshot(
         self, namespace: str, session_id: SessionId, start: int, stop: int | None
