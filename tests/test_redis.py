@@ -323,7 +323,7 @@ async def test_a_save_is_one_bulk_string_and_later_writes_are_list_elements(
         batch = [Message.user(f"turn {index}")] if index % 7 else []
         expected.extend(batch)
         await store.append("chat", batch)
-    meta, key = store.session_keys("chat")
+    meta, key, _, _ = store.session_keys("chat")
     stored = await raw_client.lrange(key, 0, -1)
     assert stored[0] == scripts.HEADER
     assert [Message.from_json(item) for item in stored[1:]] == expected[5:]

@@ -154,7 +154,7 @@ async def test_fork_copies_inside_redis_with_attributes(
         assert await store.load("target") == messages[:6]
         assert await store.load("source") == messages
         # The target shares the source's saved bulk, of which it counts six messages.
-        meta, transcript = store.session_keys("target")
+        meta, transcript, _, _ = store.session_keys("target")
         assert await raw_client.llen(transcript) == 1  # the header alone
         assert await raw_client.hget(meta, "bulk") == b"6"
 
@@ -265,3 +265,18 @@ async def test_an_adopted_client_lends_its_settings_and_stays_open(
         assert await client.ping()
     finally:
         await client.aclose()
+
+
+async def test_a_save_after_a_script_flush_stages_again_and_leaves_nothing_behind(
+    redis_server: RedisServer, prefix: str, raw_client: redis.asyncio.Redis
+) -> None:
+    async with RedisSessionStore(redis_server.url, key_prefix=prefix) as store:
+        await store.save("s", [Message.user("one")])
+        await raw_client.script_flush()
+        record = await store.save("s", [Message.user("two"), Message.user("three")])
+        assert record.version == 2
+        assert await store.load("s") == [Message.user("two"), Message.user("three")]
+        with pytest.raises(SessionStoreError):
+            await store.save("s", [Message.user("late")], expected_version=1)
+        staging = store._keys("").staging("s")
+        assert await raw_client.exists(*staging) == 0

@@ -63,10 +63,12 @@ _UPGRADE = Script(scripts.UPGRADE)
 
 
 class SessionKeys(NamedTuple):
-    """The Redis keys holding one session: its metadata hash and its transcript list."""
+    """The Redis keys holding one session: metadata hash, transcript list, saved bulk."""
 
     meta: str
     segments: str
+    bulk: str
+    bulk_ends: str
 
 
 class RedisSessionStore(RedisListing):
@@ -147,7 +149,7 @@ class RedisSessionStore(RedisListing):
 
     def session_keys(self, session_id: str, namespace: str = "") -> SessionKeys:
         """The keys that hold ``session_id`` (for inspection and operations tooling)."""
-        return SessionKeys(*self._keys(namespace).session(session_id))
+        return SessionKeys(*self._keys(namespace).every(session_id))
 
     # -- lifecycle -----------------------------------------------------------------
 
