@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import redis.asyncio
@@ -33,6 +34,9 @@ from bench_contract2 import LONG, SHORT, Report, Side, measure
 from sessionstore import ListOptions, Message, RedisSessionStore, SessionStore
 
 TENANT = 1_000
+
+#: An untimed call that puts a session back after a timed one (None: nothing to do).
+Reset = Callable[[], Awaitable[object]] | None
 
 #: Creates ARGV[2] empty sessions of namespace ARGV[1] (its key base) named
 #: ``session-<n>`` from ARGV[3] on, laid out as the store writes them.
@@ -114,26 +118,38 @@ async def _long_vs_short(report: Report, url: str, repeats: int, long: int) -> N
                 2.0,
             )
         last = messages[0]
+        saved = [messages[n % len(messages)] for n in range(long)]
+        short = messages[:SHORT]
+        # After each timed call, an untimed one puts the session back as it was: an
+        # append for the appended session (its tail is list elements), a save for the
+        # saved one (so every timed call cuts into the saved bulk string).
+        resets: dict[str, tuple[Reset, Reset]] = {
+            "long": (partial(big.append, "long", [last]), partial(small.append, "short", [last])),
+            "saved": (partial(big.save, "saved", saved), partial(small.save, "short", short)),
+        }
         for built, sid in (("appended", "long"), ("saved at once", "saved")):
+            big_reset, small_reset = resets[sid]
             report.add(
                 f"pop 1: session of {long:,} ({built}) vs of {SHORT}",
                 await measure(
                     [
-                        (f"of {long:,}", partial(big.pop, sid), partial(big.append, sid, [last])),
-                        (f"of {SHORT}", partial(small.pop, "short"),
-                         partial(small.append, "short", [last])),
+                        (f"of {long:,}", partial(big.pop, sid), big_reset),
+                        (f"of {SHORT}", partial(small.pop, "short"), small_reset),
                     ],
                     repeats,
                 ),
                 2.0,
-            )  # fmt: skip
+            )
+            if sid == "long":
+                big_reset = small_reset = None  # the same length after a replace_tail
             report.add(
                 f"replace_tail(-2, 2 messages): session of {long:,} ({built}) vs of {SHORT}",
                 await measure(
                     [
-                        (f"of {long:,}", partial(big.replace_tail, sid, -2, [last, last]), None),
+                        (f"of {long:,}", partial(big.replace_tail, sid, -2, [last, last]),
+                         big_reset),
                         (f"of {SHORT}", partial(small.replace_tail, "short", -2, [last, last]),
-                         None),
+                         small_reset),
                     ],
                     repeats,
                 ),
@@ -188,8 +204,9 @@ async def bench_redis(args: argparse.Namespace) -> Report:
     report.notes.append(
         f"The long session is built by {long // 100:,} appends of 100 ~200-character "
         "messages (list elements), or by one save (one bulk string and its offsets); the "
-        "short one by one save. pop and replace_tail keep the lengths: an untimed append "
-        "after each pop."
+        "short one by one save. After each pop an untimed append (appended session) or "
+        "save (saved session, so each timed pop or replace_tail cuts into the bulk) puts "
+        "it back."
     )
     report.notes.append(
         f"The {others:,} other sessions (100 namespaces, empty) are written by a Lua script "
