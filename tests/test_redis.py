@@ -115,10 +115,11 @@ async def test_hostile_ids_round_trip_distinct_and_stay_under_the_prefix(
     assert all(key.startswith(prefix) for key in created)
     # The id part of a key is hex: no separators, hash tags or glob characters survive.
     assert all(
-        re.fullmatch(rb"seq|order|updated|[ms]:[0-9a-f]+", key[len(prefix) :]) for key in created
+        re.fullmatch(rb"seq|order|updated|[msbe]:[0-9a-f]+", key[len(prefix) :]) for key in created
     )
-    # seq, order, updated + one hash and one list per session: nothing shared, nothing lost.
-    assert len(created) == 3 + 2 * len(HOSTILE_IDS)
+    # seq, order, updated + a hash, a list, a bulk and its ends per session (each was
+    # saved with messages): nothing shared, nothing lost.
+    assert len(created) == 3 + 4 * len(HOSTILE_IDS)
 
     for session_id in HOSTILE_IDS[::2]:
         await store.delete(session_id)
@@ -311,21 +312,30 @@ async def test_server_restart_surfaces_unavailable_then_recovers(
     assert [r.id for r in await store.list()] == ["survivor"]
 
 
-async def test_a_transcript_is_a_header_then_one_element_per_message(
+async def test_a_save_is_one_bulk_string_and_later_writes_are_list_elements(
     redis_factory_store: RedisSessionStore, raw_client: redis.asyncio.Redis
 ) -> None:
     store = redis_factory_store
-    expected: list[Message] = []
+    saved = [Message.user(f"saved {index}") for index in range(5)]
+    await store.save("chat", saved)
+    expected = list(saved)
     for index in range(30):
         batch = [Message.user(f"turn {index}")] if index % 7 else []
         expected.extend(batch)
         await store.append("chat", batch)
-    key = store.session_keys("chat").segments
+    meta, key, _, _ = store.session_keys("chat")
     stored = await raw_client.lrange(key, 0, -1)
     assert stored[0] == scripts.HEADER
-    assert [Message.from_json(item) for item in stored[1:]] == expected
+    assert [Message.from_json(item) for item in stored[1:]] == expected[5:]
+    assert await raw_client.hget(meta, "bulk") == b"5"
     assert await store.load("chat", start=-3) == expected[-3:]
     assert await store.load("chat", start=2, stop=-2) == expected[2:-2]
+    # A pop that reaches into the bulk shortens it without rewriting it.
+    assert await store.pop("chat", len(expected) - 3) == expected[3:]
+    assert await raw_client.hget(meta, "bulk") == b"3"
+    assert await raw_client.llen(key) == 1
+    await store.append("chat", [Message.user("after")])
+    assert await store.load("chat") == [*expected[:3], Message.user("after")]
 
 
 async def test_prune_in_batches_keeps_the_newest_and_the_recent(

@@ -153,8 +153,10 @@ async def test_fork_copies_inside_redis_with_attributes(
         assert dict(forked.attributes) == {"owner": "ann"}
         assert await store.load("target") == messages[:6]
         assert await store.load("source") == messages
-        key = store.session_keys("target").segments
-        assert await raw_client.llen(key) == 7  # the header and six messages
+        # The target shares the source's saved bulk, of which it counts six messages.
+        meta, transcript, _, _ = store.session_keys("target")
+        assert await raw_client.llen(transcript) == 1  # the header alone
+        assert await raw_client.hget(meta, "bulk") == b"6"
 
 
 async def test_too_big_attributes_write_nothing(redis_server: RedisServer, prefix: str) -> None:
@@ -179,11 +181,8 @@ async def test_namespaces_use_their_own_keys_under_the_prefix(
         base = f"{prefix}n:{'t/ü'.encode().hex()}:".encode()
         keys = {key async for key in raw_client.scan_iter(match=f"{prefix}*")}
         assert {key for key in keys if key.startswith(base)} == {
-            base + b"m:73",
-            base + b"s:73",
-            base + b"order",
-            base + b"updated",
-            base + b"seq",
+            *(base + kind + b":73" for kind in (b"m", b"s", b"b", b"e")),
+            *(base + name for name in (b"order", b"updated", b"seq")),
         }
         assert await store.namespaces() == ["", "t/ü"]
         assert await tenant.clear() == 1
@@ -266,3 +265,18 @@ async def test_an_adopted_client_lends_its_settings_and_stays_open(
         assert await client.ping()
     finally:
         await client.aclose()
+
+
+async def test_a_save_after_a_script_flush_stages_again_and_leaves_nothing_behind(
+    redis_server: RedisServer, prefix: str, raw_client: redis.asyncio.Redis
+) -> None:
+    async with RedisSessionStore(redis_server.url, key_prefix=prefix) as store:
+        await store.save("s", [Message.user("one")])
+        await raw_client.script_flush()
+        record = await store.save("s", [Message.user("two"), Message.user("three")])
+        assert record.version == 2
+        assert await store.load("s") == [Message.user("two"), Message.user("three")]
+        with pytest.raises(SessionStoreError):
+            await store.save("s", [Message.user("late")], expected_version=1)
+        staging = store._keys("").staging("s")
+        assert await raw_client.exists(*staging) == 0

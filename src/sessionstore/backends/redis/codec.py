@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate
 from typing import Any
 
 import msgspec
@@ -28,6 +29,7 @@ __all__ = [
     "NamespaceKeys",
     "attribute_args",
     "decode_items",
+    "decode_whole",
     "items_args",
     "message_args",
     "record_from_hash",
@@ -66,6 +68,16 @@ class NamespaceKeys:
         suffix = session_id.encode("utf-8").hex()
         return f"{self.base}m:{suffix}", f"{self.base}s:{suffix}"
 
+    def every(self, session_id: str) -> list[str]:
+        """The keys a session script takes: metadata, list, bulk, bulk ends."""
+        suffix = session_id.encode("utf-8").hex()
+        return [f"{self.base}{kind}:{suffix}" for kind in "msbe"]
+
+    def staging(self, session_id: str) -> list[str]:
+        """Where a save stages its bulk and ends, for the write script to rename."""
+        suffix = session_id.encode("utf-8").hex()
+        return [f"{self.base}t:{suffix}", f"{self.base}u:{suffix}"]
+
     def common(self, session_id: str, now_us: int | str, expected: int | None) -> list[Any]:
         """The leading arguments of every write script."""
         version = -1 if expected is None else expected
@@ -73,26 +85,37 @@ class NamespaceKeys:
 
 
 def message_args(messages: EncodedMessages) -> list[bytes]:
-    """A write's messages as the scripts take them: the JSON array and each message's size.
+    """A write's messages as the scripts take them: its JSON array and each message's end.
 
     The array is the write's own compact JSON (``[a,b,c]``: one comma between
-    messages), so the sizes alone locate every message in it.
+    messages), so the sizes alone locate every message in it; an end is 1-based
+    and inclusive.
     """
     if not messages.count:
         return [b"[]", b""]
-    sizes = array("I", map(len, _RAW_LIST.decode(messages.payload)))
-    return [messages.payload, _little_endian(sizes)]
+    return [messages.payload, _ends(map(len, _RAW_LIST.decode(messages.payload)))]
+
+
+def decode_whole(session_id: str, bulk: bytes | None, items: list[bytes]) -> list[Message]:
+    """A whole transcript: the bulk's JSON array (maybe blank-padded), then list items."""
+    if not items:
+        return decode_segments(session_id, [bulk]) if bulk else []
+    if bulk is None:
+        return decode_items(session_id, items)
+    return decode_items(session_id, items, bulk.rstrip()[1:-1])
 
 
 def items_args(items: list[bytes]) -> list[bytes]:
     """Messages given one JSON text each, as :func:`message_args` gives them."""
-    return [b"[" + b",".join(items) + b"]", _little_endian(array("I", map(len, items)))]
+    return [b"[" + b",".join(items) + b"]", _ends(map(len, items))]
 
 
-def _little_endian(sizes: array[int]) -> bytes:
-    if sys.byteorder != "little":  # pragma: no cover - every supported machine is
-        sizes.byteswap()
-    return sizes.tobytes()
+def _ends(sizes: Iterable[int]) -> bytes:
+    # '[' is byte 1, so message i ends at 1 + (its size + 1 per separator) summed.
+    ends = array("I", accumulate(map((1).__add__, sizes)))  # "I" is 4 bytes where we run
+    if sys.byteorder != "little":  # pragma: no cover
+        ends.byteswap()
+    return ends.tobytes()
 
 
 def split_segments(session_id: str, segments: Sequence[bytes]) -> list[bytes]:
@@ -106,11 +129,12 @@ def split_segments(session_id: str, segments: Sequence[bytes]) -> list[bytes]:
     return items
 
 
-def decode_items(session_id: str, items: Sequence[bytes]) -> list[Message]:
-    """Messages from their JSON texts (one decode of the joined array)."""
-    if not items:
+def decode_items(session_id: str, items: Sequence[bytes], bulk: bytes = b"") -> list[Message]:
+    """Messages from their JSON texts after ``bulk`` (comma-joined JSON), in one decode."""
+    parts = [bulk, *items] if bulk else items
+    if not parts:
         return []
-    return decode_segments(session_id, [b"[" + b",".join(items) + b"]"])
+    return decode_segments(session_id, [b"[" + b",".join(parts) + b"]"])
 
 
 def attribute_args(changes: Mapping[str, Any]) -> list[bytes]:

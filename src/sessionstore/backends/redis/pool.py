@@ -52,6 +52,8 @@ _SCHEMES = ("redis", "rediss", "unix")
 
 #: How long an idempotent call waits before its one retry after a lost connection.
 _RETRY_PAUSE = 0.05
+#: How long a staged value lives if its script never runs.
+_STAGED_MILLISECONDS = 60_000
 
 if DRIVER_MISSING is None:
 
@@ -85,6 +87,34 @@ class Script:
             return await client.evalsha(self.sha, len(keys), *keys, *args)
         except NoScriptError:
             return await client.eval(self.source, len(keys), *keys, *args)
+
+    async def after_staging(
+        self,
+        client: Redis,
+        staged: Sequence[tuple[str, bytes]],
+        keys: Sequence[Any],
+        args: Sequence[Any],
+    ) -> Any:
+        """SET each staged (key, value) with an expiry, then run the script: one MULTI.
+
+        A value passed this way never becomes a Lua string (which costs about as
+        much as the value is long); the script renames or deletes the staged keys,
+        and the expiry removes them if it never ran.
+        """
+        for attempt in range(2):
+            async with client.pipeline(transaction=True) as pipe:
+                for key, value in staged:
+                    pipe.set(key, value, px=_STAGED_MILLISECONDS)
+                pipe.evalsha(self.sha, len(keys), *keys, *args)
+                try:
+                    replies = await pipe.execute()
+                except NoScriptError:
+                    if attempt:
+                        raise
+                    await client.script_load(self.source)
+                    continue
+                return replies[-1]
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 class RedisConnections:
@@ -202,6 +232,18 @@ class RedisConnections:
                     f"Redis at {self.where} failed during {action}: {_scrub(str(exc), self._url)}"
                 ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def read_atomically(self, action: str, queue: Callable[[Any], object]) -> list[Any]:
+        """The replies of the reads ``queue(pipeline)`` queues, run in one MULTI/EXEC."""
+
+        async def work(client: Redis) -> list[Any]:
+            async with client.pipeline(transaction=True) as pipe:
+                queue(pipe)
+                replies: list[Any] = await pipe.execute()
+                return replies
+
+        replies: list[Any] = await self.run(action, work, idempotent=True)
+        return replies
 
     async def close(self) -> None:
         """Close the client of every loop (a client passed in is left open: it is not one)."""

@@ -108,16 +108,10 @@ class RedisListing(SessionStore):
         return count
 
     async def _namespaces(self) -> list[str]:
-        keys = self._keys("")
-
-        async def read(client: Any) -> list[Any]:
-            async with client.pipeline(transaction=True) as pipe:
-                pipe.smembers(f"{self._prefix}namespaces")
-                pipe.exists(keys.order)
-                result: list[Any] = await pipe.execute()
-                return result
-
-        members, default = await self._connections.run("namespaces", read, idempotent=True)
+        order, known = self._keys("").order, f"{self._prefix}namespaces"
+        members, default = await self._connections.read_atomically(
+            "namespaces", lambda pipe: pipe.smembers(known).exists(order)
+        )
         names = {member.decode("utf-8") for member in members}
         if default:
             names.add("")

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 from sessionstore._errors import ConflictError, InvalidArgumentError, SessionNotFoundError
-from sessionstore._messages import EncodedMessages, Message
+from sessionstore._messages import EncodedMessages, Message, decode_segments
 from sessionstore._options import (
     CONNECTION_OPTIONS,
     ConnectionOptions,
@@ -30,8 +30,8 @@ from sessionstore.backends.redis.codec import (
     attribute_args,
     clamp,
     decode_items,
+    decode_whole,
     items_args,
-    list_range,
     message_args,
     record_from_hash,
     record_from_reply,
@@ -63,10 +63,12 @@ _UPGRADE = Script(scripts.UPGRADE)
 
 
 class SessionKeys(NamedTuple):
-    """The Redis keys holding one session: its metadata hash and its transcript list."""
+    """The Redis keys holding one session: metadata hash, transcript list, saved bulk."""
 
     meta: str
     segments: str
+    bulk: str
+    bulk_ends: str
 
 
 class RedisSessionStore(RedisListing):
@@ -147,7 +149,7 @@ class RedisSessionStore(RedisListing):
 
     def session_keys(self, session_id: str, namespace: str = "") -> SessionKeys:
         """The keys that hold ``session_id`` (for inspection and operations tooling)."""
-        return SessionKeys(*self._keys(namespace).session(session_id))
+        return SessionKeys(*self._keys(namespace).every(session_id))
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -176,19 +178,14 @@ class RedisSessionStore(RedisListing):
     async def _upgrade(self, keys: NamespaceKeys, session_id: SessionId) -> None:
         """Rewrite a session stored by the released backend in the current layout."""
         meta, transcript = keys.session(session_id)
-
-        async def read(client: Any) -> list[Any]:
-            async with client.pipeline(transaction=True) as pipe:
-                pipe.hget(meta, "version")
-                pipe.lrange(transcript, 0, -1)
-                result: list[Any] = await pipe.execute()
-                return result
-
-        version, segments = await self._connections.run("upgrade", read, idempotent=True)
+        version, segments = await self._connections.read_atomically(
+            "upgrade", lambda pipe: pipe.hget(meta, "version").lrange(transcript, 0, -1)
+        )
         if version is None or not segments or segments[0] == scripts.HEADER:
             return
         items = split_segments(session_id, segments)
-        await self._run("upgrade", _UPGRADE, [meta, transcript], [version, *items_args(items)])
+        args = [version, *items_args(items)]
+        await self._run("upgrade", _UPGRADE, keys.every(session_id), args)
 
     async def _until_current(
         self,
@@ -205,7 +202,7 @@ class RedisSessionStore(RedisListing):
         for _ in range(_UPGRADE_TRIES):
             reply = await self._run(action, script, script_keys, args)
             if reply[0] == b"ok":
-                return reply[1]
+                return reply
             if reply[0] != b"legacy":
                 raise self._failed(action, session_id, expected, reply)
             await self._upgrade(keys, upgraded)
@@ -228,12 +225,20 @@ class RedisSessionStore(RedisListing):
         changes = [] if attributes is None else attribute_args(attributes)
         count = -1 if attributes is None else len(attributes)
         args = [*keys.common(session_id, now, expected), mode, created, count, *changes]
-        args.extend(message_args(messages))
-        reply = await self._until_current(
-            mode, keys, session_id, session_id, expected, _WRITE,
-            list(keys.session(session_id)), args,
-        )  # fmt: skip
-        return record_from_reply(session_id, reply)
+        script_keys = [*keys.every(session_id), *keys.staging(session_id)]
+        if mode == "append":
+            args.extend(message_args(messages))
+            reply = await self._until_current(
+                mode, keys, session_id, session_id, expected, _WRITE, script_keys, args
+            )
+        else:  # the whole transcript: staged beside the script, never through Lua
+            staged = list(zip(script_keys[4:], message_args(messages), strict=True))
+            reply = await self._connections.run(
+                mode, lambda client: _WRITE.after_staging(client, staged, script_keys, args)
+            )
+            if reply[0] != b"ok":
+                raise self._failed(mode, session_id, expected, reply)
+        return record_from_reply(session_id, reply[1])
 
     async def _save(
         self,
@@ -278,11 +283,11 @@ class RedisSessionStore(RedisListing):
         keys = self._keys(namespace)
         now = micros_from_datetime(utc_now())
         args = [*keys.common(session_id, now, expected_version), min(count, INDEX_LIMIT)]
-        popped = await self._until_current(
+        reply = await self._until_current(
             "pop", keys, session_id, session_id, expected_version, _POP,
-            list(keys.session(session_id)), args,
+            keys.every(session_id), args,
         )  # fmt: skip
-        return decode_items(session_id, popped)
+        return decode_items(session_id, reply[2], reply[1])
 
     async def _replace_tail(
         self,
@@ -298,9 +303,9 @@ class RedisSessionStore(RedisListing):
         args.extend(message_args(messages))
         reply = await self._until_current(
             "replace_tail", keys, session_id, session_id, expected_version, _REPLACE_TAIL,
-            list(keys.session(session_id)), args,
+            keys.every(session_id), args,
         )  # fmt: skip
-        return record_from_reply(session_id, reply)
+        return record_from_reply(session_id, reply[1])
 
     async def _fork(
         self,
@@ -316,14 +321,14 @@ class RedisSessionStore(RedisListing):
             *keys.common(target_id, now, expected_version),
             "" if stop is None else clamp(stop),
         ]
-        script_keys = [*keys.session(source_id), *keys.session(target_id)]
+        script_keys = [*keys.every(source_id), *keys.every(target_id)]
         try:
             reply = await self._until_current(
                 "fork", keys, target_id, source_id, expected_version, _FORK, script_keys, args
             )
         except SessionNotFoundError:
             raise SessionNotFoundError(source_id, "fork") from None
-        return record_from_reply(target_id, reply)
+        return record_from_reply(target_id, reply[1])
 
     async def _update_attributes(
         self,
@@ -346,36 +351,26 @@ class RedisSessionStore(RedisListing):
     async def _load(
         self, namespace: str, session_id: SessionId, start: int, stop: int | None
     ) -> list[Message] | None:
-        # The list is led by the header: its first element tells whether the
-        # session exists and in which layout. A range from the front returns it
-        # along (one LRANGE); another range reads it beside, in one MULTI.
-        transcript = self._keys(namespace).session(session_id)[1]
-        lo, hi = list_range(start, stop)
-
-        async def read(client: Redis) -> list[Any]:
-            if lo == 0 and hi >= -1:  # from the front: the header comes along
-                items: list[Any] = await client.lrange(transcript, 0, hi)
-                return [items[0] if items else None, items]
-            async with client.pipeline(transaction=True) as pipe:
-                pipe.lindex(transcript, 0)
-                pipe.lrange(transcript, lo, hi)
-                both: list[Any] = await pipe.execute()
-                return both
-
-        head, items = await self._connections.run("load", read, idempotent=True)
-        if head is None:
-            return None
-        if head != scripts.HEADER:  # the released layout: read it whole
+        if start != 0 or stop is not None:
             snap = await self._snapshot(namespace, session_id, start, stop)
             return None if snap is None else snap.messages
-        if items and items[0] == scripts.HEADER:
-            del items[0]
-        return decode_items(session_id, items)
+        # The whole transcript: the bulk is one JSON array, the list the rest (its
+        # header tells that the session exists, in which layout).
+        _, transcript, bulk_key, _ = self._keys(namespace).every(session_id)
+        bulk, items = await self._connections.read_atomically(
+            "load", lambda pipe: pipe.get(bulk_key).lrange(transcript, 0, -1)
+        )
+        if not items:
+            return None
+        if items[0] != scripts.HEADER:  # the released layout
+            return decode_segments(session_id, items)
+        del items[0]
+        return decode_whole(session_id, bulk, items)
 
     async def _snapshot(
         self, namespace: str, session_id: SessionId, start: int, stop: int | None
     ) -> Snapshot | None:
-        keys = list(self._keys(namespace).session(session_id))
+        keys = self._keys(namespace).every(session_id)
         args = [clamp(start), "" if stop is None else clamp(stop)]
         reply = await self._connections.run(
             "snapshot", lambda client: _SNAPSHOT(client, keys, args), idempotent=True
@@ -387,7 +382,7 @@ class RedisSessionStore(RedisListing):
             items = split_segments(session_id, reply[2])
             lo, hi = resolve_slice(start, stop, len(items))
             return Snapshot(record, decode_items(session_id, items[lo:hi]))
-        return Snapshot(record, decode_items(session_id, reply[2]))
+        return Snapshot(record, decode_items(session_id, reply[3], reply[2]))
 
     async def _get(self, namespace: str, session_id: SessionId) -> SessionRecord | None:
         meta = self._keys(namespace).session(session_id)[0]
