@@ -53,11 +53,14 @@ def _checked(name: str, value: object, *, allow_none: bool) -> dict[str, Any]:
                     f"{name}[{key!r}] alone encodes to {len(raw)} bytes of JSON, "
                     f"more than the {MAX_ATTRIBUTES_BYTES} allowed for all attributes"
                 )
-            if msgspec.json.decode(raw) != item:
+            decoded = msgspec.json.decode(raw)
+            if decoded != item:
                 raise InvalidArgumentError(
                     f"{name}[{key!r}] does not survive JSON unchanged "
                     "(NaN or infinity, bytes, a tuple or set, or a non-str object key)"
                 )
+            # The decoded copy: the caller's lists and dicts stay the caller's.
+            item = decoded
         result[key] = item
     return result
 

@@ -102,6 +102,11 @@ class SessionRecord:
     version: int
     attributes: Mapping[str, Any] = field(default_factory=lambda: NO_ATTRIBUTES, hash=False)
 
+    def __post_init__(self) -> None:
+        # Read-only whatever mapping a backend built (a merged dict, say): a copy behind a proxy.
+        if type(self.attributes) is not MappingProxyType:
+            object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:

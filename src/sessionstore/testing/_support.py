@@ -8,9 +8,11 @@ pytest configuration a third party has.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
+
+import pytest
 
 from sessionstore._messages import (
     Base64ImageSource,
@@ -21,16 +23,20 @@ from sessionstore._messages import (
     ToolResultBlock,
     ToolUseBlock,
 )
-from sessionstore._records import utc_now
+from sessionstore._records import SessionRecord, utc_now
 from sessionstore._store import SessionStore
+from sessionstore.testing._modes import STORE_MODES, run_in_mode
 
 __all__ = [
     "HOSTILE_IDS",
     "INVALID_IDS",
     "StoreFactory",
+    "StorePairFactory",
     "contract_examples",
+    "ids_of",
     "factory_test",
     "nested",
+    "numbered",
     "rich_transcript",
     "run_with_factory",
     "store_test",
@@ -41,8 +47,12 @@ __all__ = [
 #: A zero-argument callable returning an async context manager that yields a
 #: fresh, empty, open store and closes it on exit.
 StoreFactory = Callable[[], AbstractAsyncContextManager[SessionStore]]
+#: A zero-argument callable returning an async context manager that yields two
+#: open stores on one fresh, empty storage (two connections to one database).
+StorePairFactory = Callable[[], AbstractAsyncContextManager[tuple[SessionStore, SessionStore]]]
 
 _T = TypeVar("_T")
+_F = TypeVar("_F", bound=Callable[..., None])
 
 #: Ids the contract calls ordinary: they round-trip exactly and stay distinct.
 HOSTILE_IDS: tuple[str, ...] = (
@@ -82,25 +92,40 @@ INVALID_IDS: tuple[tuple[str, object], ...] = (
 )
 
 
-def run_with_factory(factory: StoreFactory, body: Callable[[SessionStore], Awaitable[_T]]) -> _T:
-    """Run ``body(store)`` in a new event loop, with a fresh store from ``factory``."""
+def run_with_factory(
+    factory: StoreFactory,
+    body: Callable[[SessionStore], Awaitable[_T]],
+    mode: str = "store",
+) -> _T:
+    """Run ``body(store)`` in a new event loop, with a fresh store from ``factory``.
+
+    ``mode="namespace"`` gives ``body`` a namespace view of the store instead,
+    with neighbouring namespaces seeded and checked untouched afterwards.
+    """
 
     async def main() -> _T:
         async with factory() as store:
-            return await body(store)
+            return await run_in_mode(store, mode, body)
 
     return asyncio.run(main())
 
 
 def store_test(
     body: Callable[[Any, SessionStore], Awaitable[None]],
-) -> Callable[[Any, StoreFactory], None]:
-    """Turn ``async def test_x(self, store)`` into a sync pytest test taking ``store_factory``."""
+) -> Callable[[Any, StoreFactory, str], None]:
+    """Turn ``async def test_x(self, store)`` into sync pytest tests taking ``store_factory``.
 
-    def test(self: Any, store_factory: StoreFactory) -> None:
-        run_with_factory(store_factory, lambda store: body(self, store))
+    Parametrized by ``store_mode``: ``[store]`` runs the body on the store,
+    ``[namespace]`` on a namespace view among seeded neighbours that must stay untouched.
+    """
 
-    return _named_like(test, body)
+    def test(self: Any, store_factory: StoreFactory, store_mode: str) -> None:
+        run_with_factory(store_factory, lambda store: body(self, store), store_mode)
+
+    named: Callable[[Any, StoreFactory, str], None] = pytest.mark.parametrize(
+        "store_mode", STORE_MODES
+    )(_named_like(test, body))
+    return named
 
 
 def factory_test(
@@ -114,9 +139,7 @@ def factory_test(
     return _named_like(test, body)
 
 
-def _named_like(
-    test: Callable[[Any, StoreFactory], None], body: Callable[..., Any]
-) -> Callable[[Any, StoreFactory], None]:
+def _named_like(test: _F, body: Callable[..., Any]) -> _F:
     # No functools.wraps: pytest would follow __wrapped__ and ask for a
     # ``store`` fixture instead of ``store_factory``.
     test.__name__ = body.__name__
@@ -124,6 +147,11 @@ def _named_like(
     test.__doc__ = body.__doc__
     test.__module__ = body.__module__
     return test
+
+
+def ids_of(records: Iterable[SessionRecord]) -> list[str]:
+    """The ids of ``records``, as plain strings, in their order."""
+    return [str(record.id) for record in records]
 
 
 async def wait_for_clock_past(moment: Any) -> None:
@@ -138,6 +166,11 @@ def nested(depth: int) -> Any:
     for level in range(depth):
         value = {"level": level, "next": value} if level % 2 else [level, value]
     return value
+
+
+def numbered(count: int, prefix: str = "m") -> list[Message]:
+    """``count`` user messages whose texts are ``prefix`` and their index: ``m0``, ``m1``..."""
+    return [Message.user(f"{prefix}{index}") for index in range(count)]
 
 
 def tagged(role: Role | str, **tags: Any) -> Message:

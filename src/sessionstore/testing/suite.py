@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import pytest
+
+from sessionstore.testing._attribute_tests import AttributeTests
+from sessionstore.testing._edit_tests import PopAndReplaceTailTests
+from sessionstore.testing._fork_tests import ForkTests
 from sessionstore.testing._lifecycle_tests import LifecycleAndConcurrencyTests
+from sessionstore.testing._listing_tests import ListingContractTests
 from sessionstore.testing._message_tests import MessageContractTests
+from sessionstore.testing._namespace_tests import NamespaceTests
+from sessionstore.testing._record_tests import RecordContractTests
 from sessionstore.testing._restore_tests import RestoreCapabilityTests
 from sessionstore.testing._scan_tests import ScanTests
+from sessionstore.testing._slice_tests import SliceAndSnapshotTests
 from sessionstore.testing._stateful import run_stateful_test
-from sessionstore.testing._store_tests import StoreContractTests
-from sessionstore.testing._support import StoreFactory
+from sessionstore.testing._support import StoreFactory, StorePairFactory
 
 __all__ = ["ConformanceSuite"]
 
 
 class ConformanceSuite(
-    StoreContractTests,
+    RecordContractTests,
+    ListingContractTests,
+    SliceAndSnapshotTests,
+    PopAndReplaceTailTests,
+    ForkTests,
+    AttributeTests,
+    NamespaceTests,
     MessageContractTests,
     LifecycleAndConcurrencyTests,
     RestoreCapabilityTests,
@@ -25,10 +39,24 @@ class ConformanceSuite(
     The class name does not start with ``Test``, so pytest collects only the
     subclasses that point it at a backend. Each test is synchronous and runs
     its body in its own event loop, entering the factory inside that loop.
-    The ``restore`` tests run when ``store.supports_restore`` is True; otherwise
-    only the one checking that ``restore`` is refused runs. The tests of ``scan``
-    under concurrent writes run when ``store.supports_cursor_scan`` is True.
+
+    Each test that takes a store runs twice: ``[store]`` on the store itself,
+    ``[namespace]`` on ``store.namespace(...)`` while neighbouring namespaces
+    hold sessions under the same ids, which must stay untouched and unseen.
+
+    Optional parts, each read from the store or the fixtures, never from the
+    backend's type: the ``restore`` tests run when ``store.supports_restore``
+    is True (otherwise only the one checking that ``restore`` is refused); the
+    tests of ``scan`` under concurrent writes run when
+    ``store.supports_cursor_scan`` is True; the tests of ``namespaces()`` run
+    when the store implements it; two stores sharing one storage are tested
+    when the ``store_pair_factory`` fixture gives a factory (default: None).
     """
+
+    @pytest.fixture
+    def store_pair_factory(self) -> StorePairFactory | None:
+        """Override to return a factory of two stores on one storage; None skips those tests."""
+        return None
 
     def test_random_operations_match_the_model(self, store_factory: StoreFactory) -> None:
         """Random operations give the same results on the store as on a pure-Python model."""
