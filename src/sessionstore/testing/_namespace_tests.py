@@ -22,6 +22,7 @@ from sessionstore.testing._support import (
     StorePairFactory,
     factory_test,
     ids_of,
+    kind_of,
     numbered,
     store_test,
 )
@@ -49,7 +50,7 @@ async def _names(store: SessionStore) -> list[str]:
     try:
         return await store.namespaces()
     except UnsupportedOperationError:
-        pytest.skip(f"{type(store).__name__} cannot list its namespaces (optional)")
+        pytest.skip(f"{kind_of(store)} cannot list its namespaces (optional)")
 
 
 class NamespaceTests:

@@ -19,7 +19,13 @@ from sessionstore._errors import InvalidArgumentError, StoreClosedError
 from sessionstore._messages import Message
 from sessionstore._records import SessionRecord
 from sessionstore._store import SessionStore
-from sessionstore.testing._support import StoreFactory, factory_test, run_with_factory, store_test
+from sessionstore.testing._support import (
+    StoreFactory,
+    factory_test,
+    kind_of,
+    run_with_factory,
+    store_test,
+)
 
 __all__ = ["ScanTests"]
 
@@ -29,7 +35,7 @@ _WRITES = st.tuples(st.sampled_from(["append", "save", "create", "delete"]), st.
 
 def _require_cursor(store: SessionStore) -> None:
     if not store.supports_cursor_scan:
-        pytest.skip(f"{type(store).__name__} scans by offset (cursor scan is optional)")
+        pytest.skip(f"{kind_of(store)} scans by offset (cursor scan is optional)")
 
 
 async def _supports_cursor(store: SessionStore) -> bool:
