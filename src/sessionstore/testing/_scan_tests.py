@@ -19,6 +19,7 @@ from sessionstore._errors import InvalidArgumentError, StoreClosedError
 from sessionstore._messages import Message
 from sessionstore._records import SessionRecord
 from sessionstore._store import SessionStore
+from sessionstore.testing._modes import STORE_MODES
 from sessionstore.testing._support import (
     StoreFactory,
     factory_test,
@@ -143,7 +144,10 @@ class ScanTests:
         writes = [("save", 5), ("append", 0), ("create", 0), ("delete", 9), ("append", 7)]
         await _scan_while_writing(store, 12, 3, writes * 3)
 
-    def test_scan_while_writing_property(self, store_factory: StoreFactory) -> None:
+    @pytest.mark.parametrize("store_mode", STORE_MODES)
+    def test_scan_while_writing_property(
+        self, store_factory: StoreFactory, store_mode: str
+    ) -> None:
         """Random sizes, page sizes and writes between pages: the promise holds for each."""
         if not run_with_factory(store_factory, _supports_cursor):
             pytest.skip("the store scans by offset (cursor scan is optional)")
@@ -161,7 +165,9 @@ class ScanTests:
         )
         def check(sessions: int, page_size: int, writes: list[tuple[str, int]]) -> None:
             run_with_factory(
-                store_factory, lambda store: _scan_while_writing(store, sessions, page_size, writes)
+                store_factory,
+                lambda store: _scan_while_writing(store, sessions, page_size, writes),
+                store_mode,
             )
 
         check()
