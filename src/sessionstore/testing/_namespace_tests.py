@@ -5,6 +5,10 @@ check what only namespaces have: names, views of views, listing the names in
 use, clearing one namespace, the views' lifecycle, and two stores opened on
 one storage seeing the same namespaces (when the suite is given a
 ``store_pair_factory``).
+
+``namespaces()`` is the same list from the store and from any of its views
+(names do not nest, so a view has no narrower set to list), sorted by code
+point as Python sorts strings, ``""`` first when the store itself holds a session.
 """
 
 from __future__ import annotations
