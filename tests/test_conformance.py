@@ -7,12 +7,37 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from sessionstore import InMemorySessionStore
-from sessionstore.testing import ConformanceSuite, StoreFactory
+from plugins._urls import StoreUrls
+from sessionstore import InMemorySessionStore, SessionStore, open_store
+from sessionstore.testing import ConformanceSuite, StoreFactory, StorePairFactory
+
+
+def _pair_on_one_url(urls: StoreUrls) -> StorePairFactory:
+    """Two stores opened from the URL of one fresh storage."""
+
+    @asynccontextmanager
+    async def pair() -> AsyncIterator[tuple[SessionStore, SessionStore]]:
+        url = urls.new()
+        async with open_store(url) as first, open_store(url) as second:
+            yield first, second
+
+    return pair
 
 
 class TestConformance(ConformanceSuite):
     """The conformance suite, once per backend in ``conftest.BACKENDS``."""
+
+    @pytest.fixture
+    def store_pair_factory(
+        self, request: pytest.FixtureRequest, store_factory: StoreFactory
+    ) -> StorePairFactory | None:
+        """Two stores on one storage for a backend whose plugin gives URLs; None otherwise."""
+        backend = request.node.callspec.params["store_factory"]
+        try:
+            urls: StoreUrls = request.getfixturevalue(f"{backend}_urls")
+        except pytest.FixtureLookupError:
+            return None  # memory: a second store cannot reach the first one's storage
+        return _pair_on_one_url(urls)
 
 
 class _StoreWithoutOptions(InMemorySessionStore):

@@ -1,4 +1,11 @@
-"""Editing the end of a transcript: ``pop`` and ``replace_tail``, each one atomic write."""
+"""Editing the end of a transcript: ``pop`` and ``replace_tail``, each one atomic write.
+
+Where the contract is silent the suite holds every backend to one answer:
+``pop(id, 0)`` is refused (InvalidArgumentError: a pop removes at least one
+message), and a call that needs an existing session checks ``expected_version``
+first, as every write does, so an unknown id with ``expected_version=N > 0``
+raises ConflictError (actual 0) and with ``None`` or ``0`` SessionNotFoundError.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""``fork``: a copy of a session's first messages and attributes, as a ``save`` of the target."""
+"""``fork``: a copy of a session's first messages and attributes, as a ``save`` of the target.
+
+An unknown source raises SessionNotFoundError whatever ``expected_version``
+says: that version is the target's, and there is nothing to copy.
+"""
 
 from __future__ import annotations
 

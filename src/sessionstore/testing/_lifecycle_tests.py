@@ -38,6 +38,12 @@ class LifecycleAndConcurrencyTests:
                 "count": lambda: store.count(),
                 "delete": lambda: store.delete("s"),
                 "prune": lambda: store.prune(keep_newest=0),
+                "snapshot": lambda: store.snapshot("s"),
+                "pop": lambda: store.pop("s"),
+                "replace_tail": lambda: store.replace_tail("s", 0, []),
+                "fork": lambda: store.fork("s", "t"),
+                "update_attributes": lambda: store.update_attributes("s", {"k": 1}),
+                "clear": lambda: store.clear(),
                 "open": lambda: store.open(),
             }
             for name, call in calls.items():

@@ -245,6 +245,12 @@ class MessageContractTests:
                 sid, [Message.user("x")], expected_version=0
             ),
             "delete": lambda sid: store.delete(sid),
+            "snapshot": lambda sid: store.snapshot(sid),
+            "pop": lambda sid: store.pop(sid),
+            "replace_tail": lambda sid: store.replace_tail(sid, 0, []),
+            "fork (source)": lambda sid: store.fork(sid, "seed"),
+            "fork (target)": lambda sid: store.fork("seed", sid),
+            "update_attributes": lambda sid: store.update_attributes(sid, {}),
         }
         for why, bad_id in INVALID_IDS:
             for name, call in calls.items():

@@ -5,6 +5,10 @@ check what only namespaces have: names, views of views, listing the names in
 use, clearing one namespace, the views' lifecycle, and two stores opened on
 one storage seeing the same namespaces (when the suite is given a
 ``store_pair_factory``).
+
+``namespaces()`` is the same list from the store and from any of its views
+(names do not nest, so a view has no narrower set to list), sorted by code
+point as Python sorts strings, ``""`` first when the store itself holds a session.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from sessionstore.testing._support import (
     StorePairFactory,
     factory_test,
     ids_of,
+    kind_of,
     numbered,
     store_test,
 )
@@ -49,7 +54,7 @@ async def _names(store: SessionStore) -> list[str]:
     try:
         return await store.namespaces()
     except UnsupportedOperationError:
-        pytest.skip(f"{type(store).__name__} cannot list its namespaces (optional)")
+        pytest.skip(f"{kind_of(store)} cannot list its namespaces (optional)")
 
 
 class NamespaceTests:

@@ -23,7 +23,7 @@ from sessionstore._errors import (
 from sessionstore._messages import Message
 from sessionstore._records import SessionRecord, utc_now
 from sessionstore._store import SessionStore
-from sessionstore.testing._support import StoreFactory, factory_test, store_test
+from sessionstore.testing._support import StoreFactory, factory_test, kind_of, store_test
 
 __all__ = ["RestoreCapabilityTests"]
 
@@ -34,7 +34,7 @@ UPDATED = datetime(2002, 3, 4, 5, 6, 7, 654321, tzinfo=UTC)
 
 def _require_restore(store: SessionStore) -> None:
     if not store.supports_restore:
-        pytest.skip(f"{type(store).__name__} does not support restore (optional)")
+        pytest.skip(f"{kind_of(store)} does not support restore (optional)")
 
 
 async def _state(store: SessionStore) -> tuple[list[SessionRecord], dict[str, Any]]:
@@ -78,6 +78,27 @@ class RestoreCapabilityTests:
         # Old timestamps, yet last: the order is the order of writes, not of clocks.
         await store.restore("c", [], created_at=CREATED, updated_at=CREATED)
         assert [str(r.id) for r in await store.list()] == ["b", "a", "c"]
+
+    @store_test
+    async def test_restore_sets_exactly_the_attributes_given(self, store: SessionStore) -> None:
+        _require_restore(store)
+        await store.save("s", [], attributes={"stale": 1, "title": "old"})
+        record = await store.restore(
+            "s", [], created_at=CREATED, updated_at=UPDATED, attributes={"title": "copy", "n": [1]}
+        )
+        assert dict(record.attributes) == {"title": "copy", "n": [1]}, "no merge with stale keys"
+        assert await store.get("s") == record
+        bare = await store.restore("s", [], created_at=CREATED, updated_at=UPDATED)
+        assert bare.attributes == {} and bare.version == 3
+        with pytest.raises(InvalidArgumentError):
+            await store.restore(
+                "s", [], created_at=CREATED, updated_at=UPDATED, attributes={"k": object()}
+            )
+        with pytest.raises(InvalidArgumentError):
+            await store.restore(
+                "s", [], created_at=CREATED, updated_at=UPDATED, attributes={"k": "x" * 70_000}
+            )
+        assert await store.get("s") == bare
 
     @store_test
     async def test_restore_checks_expected_version(self, store: SessionStore) -> None:
@@ -159,7 +180,7 @@ class RestoreCapabilityTests:
     @store_test
     async def test_restore_without_the_capability_is_refused(self, store: SessionStore) -> None:
         if store.supports_restore:
-            pytest.skip(f"{type(store).__name__} supports restore")
+            pytest.skip(f"{kind_of(store)} supports restore")
         await store.save("s", [Message.user("keep")])
         before = await _state(store)
         for session_id in ("s", "fresh"):

@@ -19,7 +19,14 @@ from sessionstore._errors import InvalidArgumentError, StoreClosedError
 from sessionstore._messages import Message
 from sessionstore._records import SessionRecord
 from sessionstore._store import SessionStore
-from sessionstore.testing._support import StoreFactory, factory_test, run_with_factory, store_test
+from sessionstore.testing._modes import STORE_MODES
+from sessionstore.testing._support import (
+    StoreFactory,
+    factory_test,
+    kind_of,
+    run_with_factory,
+    store_test,
+)
 
 __all__ = ["ScanTests"]
 
@@ -29,7 +36,7 @@ _WRITES = st.tuples(st.sampled_from(["append", "save", "create", "delete"]), st.
 
 def _require_cursor(store: SessionStore) -> None:
     if not store.supports_cursor_scan:
-        pytest.skip(f"{type(store).__name__} scans by offset (cursor scan is optional)")
+        pytest.skip(f"{kind_of(store)} scans by offset (cursor scan is optional)")
 
 
 async def _supports_cursor(store: SessionStore) -> bool:
@@ -137,7 +144,10 @@ class ScanTests:
         writes = [("save", 5), ("append", 0), ("create", 0), ("delete", 9), ("append", 7)]
         await _scan_while_writing(store, 12, 3, writes * 3)
 
-    def test_scan_while_writing_property(self, store_factory: StoreFactory) -> None:
+    @pytest.mark.parametrize("store_mode", STORE_MODES)
+    def test_scan_while_writing_property(
+        self, store_factory: StoreFactory, store_mode: str
+    ) -> None:
         """Random sizes, page sizes and writes between pages: the promise holds for each."""
         if not run_with_factory(store_factory, _supports_cursor):
             pytest.skip("the store scans by offset (cursor scan is optional)")
@@ -155,7 +165,9 @@ class ScanTests:
         )
         def check(sessions: int, page_size: int, writes: list[tuple[str, int]]) -> None:
             run_with_factory(
-                store_factory, lambda store: _scan_while_writing(store, sessions, page_size, writes)
+                store_factory,
+                lambda store: _scan_while_writing(store, sessions, page_size, writes),
+                store_mode,
             )
 
         check()

@@ -1,32 +1,34 @@
 """A hypothesis state machine: random operations against a store and a pure-Python model.
 
-The model is written here, independently of any backend (the in-memory store
-included), from the contract alone: an ordered mapping of id to transcript
-and version, where every write moves its session to the end.
+Every operation of the contract, in three namespaces (the default one, one
+beside it and its prefix), with and without a matching ``expected_version``,
+runs on the store and on ``_model.Model``; results, records and listings must
+agree after each step.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    initialize,
-    precondition,
-    rule,
-    run_state_machine_as_test,
-)
+from hypothesis.stateful import initialize, precondition, rule, run_state_machine_as_test
 
-from sessionstore._errors import ConflictError
-from sessionstore._messages import Message, Role, TextBlock, ToolUseBlock
+from sessionstore._errors import UnsupportedOperationError
+from sessionstore._messages import Message
 from sessionstore._records import ListOptions, SessionRecord, utc_now
-from sessionstore._store import SessionStore
+from sessionstore.testing._machine import (
+    ATTRIBUTE_CHANGES,
+    CHOICES,
+    MESSAGES,
+    NAMESPACES,
+    SESSION_IDS,
+    MachineBase,
+    Outcome,
+)
+from sessionstore.testing._model import Key
 from sessionstore.testing._support import StoreFactory
 
 __all__ = [
@@ -40,34 +42,18 @@ __all__ = [
 EXAMPLES_ENV_VAR = "SESSIONSTORE_CONFORMANCE_EXAMPLES"
 STEPS_ENV_VAR = "SESSIONSTORE_CONFORMANCE_STEPS"
 
-# A small pool so operations collide on the same sessions, with a few hostile ids.
-_SESSION_IDS = ("a", "b", "c", "user-42", "../../etc/passwd", "émoji 🎉", " a ")
+_MISS_BY = st.integers(1, 3)
+_BOUND = st.integers(-6, 6)
 
-_messages = st.lists(
-    st.one_of(
-        st.builds(
-            Message,
-            st.sampled_from(list(Role)),
-            st.text(st.characters(codec="utf-8"), max_size=8),
-        ),
-        st.builds(
-            lambda text, n: Message(
-                Role.ASSISTANT, [TextBlock(text), ToolUseBlock(f"t{n}", "tool", {"n": n})]
-            ),
-            st.text(max_size=5),
-            st.integers(-5, 5),
-        ),
-    ),
-    max_size=3,
-)
-
-#: The rule ``save`` and ``append`` share: a session, messages, and whether to
-#: pass no expected version, the right one, or one off by ``miss_by``.
+#: The rule ``save`` and ``append`` share: a session, messages, attribute changes or
+#: none, and whether to pass no expected version, the right one, or one off by ``miss_by``.
 _write_rule = rule(
-    session_id=st.sampled_from(_SESSION_IDS),
-    messages=_messages,
-    choice=st.sampled_from(["none", "none", "hit", "miss"]),
-    miss_by=st.integers(1, 3),
+    namespace=NAMESPACES,
+    session_id=SESSION_IDS,
+    messages=MESSAGES,
+    choice=CHOICES,
+    miss_by=_MISS_BY,
+    changes=st.none() | ATTRIBUTE_CHANGES,
 )
 
 
@@ -81,198 +67,218 @@ def stateful_settings() -> settings:
     )
 
 
-@dataclass
-class _ModelSession:
-    messages: list[Message]
-    version: int
-    created_at: datetime | None = None  # as first reported by the store
-    last_updated_at: datetime | None = None
+class SessionStoreMachine(MachineBase):
+    """Every operation of the contract, at random, on the store and on the model."""
 
-
-@dataclass
-class _Model:
-    """The contract in a few lines: insertion order of ``sessions`` is the listing order."""
-
-    sessions: dict[str, _ModelSession] = field(default_factory=dict)
-    #: The newest created_at the store reported: sessions created later never predate it.
-    newest_created_at: datetime | None = None
-
-    def version(self, session_id: str) -> int:
-        session = self.sessions.get(session_id)
-        return 0 if session is None else session.version
-
-    def write(self, session_id: str, messages: list[Message], *, replace: bool) -> _ModelSession:
-        session = self.sessions.pop(session_id, None)
-        if session is None:
-            session = _ModelSession(list(messages), 1)
-        else:
-            session.messages = list(messages) if replace else session.messages + messages
-            session.version += 1
-        self.sessions[session_id] = session  # moved to the end: newest-last
-        return session
-
-    def ordered_ids(self) -> list[str]:
-        return list(self.sessions)
-
-    def keep_newest(self, keep: int) -> int:
-        doomed = self.ordered_ids()[: max(0, len(self.sessions) - keep)]
-        for session_id in doomed:
-            del self.sessions[session_id]
-        return len(doomed)
-
-
-class SessionStoreMachine(RuleBasedStateMachine):
-    """Drives one fresh store per example through one event loop owned by the machine."""
-
-    factory: StoreFactory
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.model = _Model()
-        self._runner = asyncio.Runner()
-        self._context = self.factory()
-        try:
-            self.store: SessionStore = self._runner.run(self._context.__aenter__())
-        except BaseException:
-            self._runner.close()
-            raise
-
-    def teardown(self) -> None:
-        try:
-            self._runner.run(self._context.__aexit__(None, None, None))
-        finally:
-            self._runner.close()
-
-    def _run(self, coroutine: Any) -> Any:
-        return self._runner.run(coroutine)
-
-    # -- checks ----------------------------------------------------------------------
-
-    def _check_record(self, record: SessionRecord | None, session_id: str) -> None:
-        session = self.model.sessions.get(session_id)
-        if session is None:
-            assert record is None, f"{session_id!r} should not exist, got {record}"
-            return
-        assert record is not None, f"{session_id!r} is missing"
-        assert record.id == session_id
-        assert record.version == session.version, (record, session.version)
-        assert record.message_count == len(session.messages), (record, session.messages)
-        assert record.created_at.utcoffset() == timedelta(0)
-        assert record.updated_at >= record.created_at
-        if session.created_at is None:
-            # First sight of this session (writes are sequential here, on one clock).
-            newest = self.model.newest_created_at
-            assert newest is None or record.created_at >= newest, "created_at went back"
-            self.model.newest_created_at = record.created_at
-            session.created_at = record.created_at
-        assert record.created_at == session.created_at, "created_at changed"
-        if session.last_updated_at is not None:
-            assert record.updated_at >= session.last_updated_at, "updated_at went back"
-        session.last_updated_at = record.updated_at
-
-    def _check_listing(
-        self, records: list[SessionRecord], expected_ids: list[str], newest_first: bool = False
-    ) -> None:
-        assert [str(record.id) for record in records] == expected_ids
-        # One writer, one clock, sequential writes: the write order agrees with updated_at.
-        stamps = [record.updated_at for record in records]
-        assert stamps == sorted(stamps, reverse=newest_first), stamps
-        for record in records:
-            self._check_record(record, str(record.id))
-
-    def _expected_version(self, session_id: str, choice: str, miss_by: int) -> int | None:
-        actual = self.model.version(session_id)
-        if choice == "none":
-            return None
-        if choice == "hit":
-            return actual
-        return actual + miss_by if actual == 0 or miss_by % 2 else 0
+    def _outcome(self, key: Key, choice: str, *, needs_session: bool) -> Outcome:
+        # The version check comes first; a missing session is version 0 (as for save).
+        if choice == "miss":
+            return "conflict"
+        if needs_session and key not in self.model.sessions:
+            return "not found"
+        return "ok"
 
     def _write(
-        self, session_id: str, messages: list[Message], choice: str, miss_by: int, replace: bool
+        self,
+        key: Key,
+        messages: list[Message],
+        choice: str,
+        miss_by: int,
+        changes: dict[str, Any] | None,
+        replace: bool,
     ) -> None:
-        expected = self._expected_version(session_id, choice, miss_by)
-        write = self.store.save if replace else self.store.append
-        try:
-            record = self._run(write(session_id, messages, expected_version=expected))
-        except ConflictError:
-            assert choice == "miss", f"unexpected ConflictError for {session_id!r}"
-        else:
-            assert choice != "miss", f"expected_version={expected} did not conflict"
-            self.model.write(session_id, messages, replace=replace)
-            self._check_record(record, session_id)
+        expected = self.expected_version(key, choice, miss_by)
+        view = self.view(key[0])
+        write = view.save if replace else view.append
+        outcome, result = self.attempt(
+            lambda: write(key[1], messages, expected_version=expected, attributes=changes)
+        )
+        assert outcome == self._outcome(key, choice, needs_session=False), (outcome, result)
+        if outcome == "ok":
+            self.model.write(key, messages, replace=replace, changes=changes)
+            self.check_record(result, key)
 
-    # -- rules -----------------------------------------------------------------------
+    # -- writes ----------------------------------------------------------------------
 
-    @initialize()
-    def starts_empty(self) -> None:
-        assert self._run(self.store.count()) == 0, "the factory must yield an empty store"
-        assert self._run(self.store.list()) == []
+    @initialize(
+        seeds=st.lists(st.tuples(NAMESPACES, SESSION_IDS, MESSAGES, ATTRIBUTE_CHANGES), max_size=5)
+    )
+    def starts_empty(self, seeds: list[tuple[str, str, list[Message], dict[str, Any]]]) -> None:
+        """The factory's store is empty; a few sessions to start from make the rules meet."""
+        assert self.run(self.store.count()) == 0, "the factory must yield an empty store"
+        assert self.run(self.store.list()) == []
+        for namespace, session_id, messages, changes in seeds:
+            self._write((namespace, session_id), messages, "none", 1, changes, replace=True)
 
     @_write_rule
-    def save(self, session_id: str, messages: list[Message], choice: str, miss_by: int) -> None:
-        self._write(session_id, messages, choice, miss_by, replace=True)
+    def save(self, namespace: str, session_id: str, messages: list[Message], **how: Any) -> None:
+        self._write((namespace, session_id), messages, replace=True, **how)
 
     @_write_rule
-    def append(self, session_id: str, messages: list[Message], choice: str, miss_by: int) -> None:
-        self._write(session_id, messages, choice, miss_by, replace=False)
+    def append(self, namespace: str, session_id: str, messages: list[Message], **how: Any) -> None:
+        self._write((namespace, session_id), messages, replace=False, **how)
 
-    @rule(session_id=st.sampled_from(_SESSION_IDS))
-    def delete(self, session_id: str) -> None:
-        self._run(self.store.delete(session_id))
-        self.model.sessions.pop(session_id, None)
-
-    @rule(session_id=st.sampled_from(_SESSION_IDS))
-    def load(self, session_id: str) -> None:
-        loaded = self._run(self.store.load(session_id))
-        session = self.model.sessions.get(session_id)
-        assert loaded == (None if session is None else session.messages)
-
-    @rule(session_id=st.sampled_from(_SESSION_IDS))
-    def get(self, session_id: str) -> None:
-        self._check_record(self._run(self.store.get(session_id)), session_id)
-
-    @rule()
-    def list_all(self) -> None:
-        self._check_listing(self._run(self.store.list()), self.model.ordered_ids())
+    @rule(namespace=NAMESPACES, session_id=SESSION_IDS, count=st.integers(1, 3), choice=CHOICES)
+    def pop(self, namespace: str, session_id: str, count: int, choice: str) -> None:
+        key = (namespace, session_id)
+        expected = self.expected_version(key, choice, 1)
+        outcome, popped = self.attempt(
+            lambda: self.view(namespace).pop(session_id, count, expected_version=expected)
+        )
+        assert outcome == self._outcome(key, choice, needs_session=False), (outcome, popped)
+        if outcome == "ok":
+            assert popped == self.model.pop(key, count)
+            self.check_record(self.run(self.view(namespace).get(session_id)), key)
 
     @rule(
+        namespace=NAMESPACES,
+        session_id=SESSION_IDS,
+        start=_BOUND,
+        messages=MESSAGES,
+        choice=CHOICES,
+    )
+    def replace_tail(
+        self, namespace: str, session_id: str, start: int, messages: list[Message], choice: str
+    ) -> None:
+        key = (namespace, session_id)
+        expected = self.expected_version(key, choice, 2)
+        outcome, record = self.attempt(
+            lambda: self.view(namespace).replace_tail(
+                session_id, start, messages, expected_version=expected
+            )
+        )
+        assert outcome == self._outcome(key, choice, needs_session=True), (outcome, record)
+        if outcome == "ok":
+            self.model.replace_tail(key, start, messages)
+            self.check_record(record, key)
+
+    @rule(
+        namespace=NAMESPACES,
+        source_id=SESSION_IDS,
+        target_id=SESSION_IDS,
+        stop=st.none() | _BOUND,
+        choice=CHOICES,
+    )
+    def fork(
+        self, namespace: str, source_id: str, target_id: str, stop: int | None, choice: str
+    ) -> None:
+        key = (namespace, target_id)
+        expected = self.expected_version(key, choice, 1)
+        outcome, record = self.attempt(
+            lambda: self.view(namespace).fork(
+                source_id, target_id, stop=stop, expected_version=expected
+            )
+        )
+        if (namespace, source_id) not in self.model.sessions:
+            assert outcome == "not found", (outcome, record)
+            return
+        assert outcome == self._outcome(key, choice, needs_session=False), (outcome, record)
+        if outcome == "ok":
+            self.model.fork(namespace, source_id, target_id, stop)
+            self.check_record(record, key)
+
+    @rule(namespace=NAMESPACES, session_id=SESSION_IDS, changes=ATTRIBUTE_CHANGES, choice=CHOICES)
+    def update_attributes(
+        self, namespace: str, session_id: str, changes: dict[str, Any], choice: str
+    ) -> None:
+        key = (namespace, session_id)
+        expected = self.expected_version(key, choice, 3)
+        outcome, record = self.attempt(
+            lambda: self.view(namespace).update_attributes(
+                session_id, changes, expected_version=expected
+            )
+        )
+        assert outcome == self._outcome(key, choice, needs_session=True), (outcome, record)
+        if outcome == "ok":
+            updated_at = self.model.update_attributes(key, changes).last_updated_at
+            assert updated_at is None or record.updated_at == updated_at, "updated_at moved"
+            self.check_record(record, key)
+
+    @rule(namespace=NAMESPACES, session_id=SESSION_IDS)
+    def delete(self, namespace: str, session_id: str) -> None:
+        self.run(self.view(namespace).delete(session_id))
+        self.model.delete((namespace, session_id))
+
+    @rule(namespace=NAMESPACES)
+    def clear(self, namespace: str) -> None:
+        assert self.run(self.view(namespace).clear()) == self.model.clear(namespace)
+
+    @precondition(lambda self: len(self.model.sessions) > 0)
+    @rule(namespace=NAMESPACES, keep=st.integers(0, 5), with_future_cutoff=st.booleans())
+    def prune_keep_newest(self, namespace: str, keep: int, with_future_cutoff: bool) -> None:
+        # Every session is older than a cutoff in the future, so both forms mean the same.
+        cutoff = utc_now() + timedelta(days=1) if with_future_cutoff else None
+        deleted = self.run(self.view(namespace).prune(updated_before=cutoff, keep_newest=keep))
+        assert deleted == self.model.keep_newest(namespace, keep)
+
+    @rule(namespace=NAMESPACES)
+    def prune_nothing_old(self, namespace: str) -> None:
+        long_ago = datetime(2001, 1, 1).astimezone()
+        assert self.run(self.view(namespace).prune(updated_before=long_ago)) == 0
+
+    # -- reads -----------------------------------------------------------------------
+
+    @rule(namespace=NAMESPACES, session_id=SESSION_IDS, start=_BOUND, stop=st.none() | _BOUND)
+    def load(self, namespace: str, session_id: str, start: int, stop: int | None) -> None:
+        loaded = self.run(self.view(namespace).load(session_id, start=start, stop=stop))
+        session = self.model.sessions.get((namespace, session_id))
+        assert loaded == (None if session is None else session.messages[start:stop])
+
+    @rule(namespace=NAMESPACES, session_id=SESSION_IDS, start=_BOUND, stop=st.none() | _BOUND)
+    def snapshot(self, namespace: str, session_id: str, start: int, stop: int | None) -> None:
+        snap = self.run(self.view(namespace).snapshot(session_id, start=start, stop=stop))
+        session = self.model.sessions.get((namespace, session_id))
+        self.check_record(None if snap is None else snap.record, (namespace, session_id))
+        if session is not None:
+            assert snap is not None and snap.messages == session.messages[start:stop]
+
+    @rule(namespace=NAMESPACES, session_id=SESSION_IDS)
+    def get(self, namespace: str, session_id: str) -> None:
+        record = self.run(self.view(namespace).get(session_id))
+        self.check_record(record, (namespace, session_id))
+
+    @rule(namespace=NAMESPACES)
+    def list_all(self, namespace: str) -> None:
+        records = self.run(self.view(namespace).list())
+        self.check_listing(namespace, records, self.model.ids(namespace))
+
+    @rule(
+        namespace=NAMESPACES,
         offset=st.integers(0, 8),
         limit=st.none() | st.integers(0, 8),
         newest_first=st.booleans(),
     )
-    def list_paginated(self, offset: int, limit: int | None, newest_first: bool) -> None:
+    def list_paginated(
+        self, namespace: str, offset: int, limit: int | None, newest_first: bool
+    ) -> None:
         options = ListOptions(offset=offset, limit=limit, newest_first=newest_first)
-        ordered = self.model.ordered_ids()
+        ordered = self.model.ids(namespace)
         if newest_first:
             ordered.reverse()
         stop = None if limit is None else offset + limit
-        records = self._run(self.store.list_paginated(options))
-        self._check_listing(records, ordered[offset:stop], newest_first)
+        records = self.run(self.view(namespace).list_paginated(options))
+        self.check_listing(namespace, records, ordered[offset:stop], newest_first)
 
-    @rule(page_size=st.integers(1, 4))
-    def scan(self, page_size: int) -> None:
+    @rule(namespace=NAMESPACES, page_size=st.integers(1, 4))
+    def scan(self, namespace: str, page_size: int) -> None:
         async def collect() -> list[SessionRecord]:
-            return [record async for record in self.store.scan(page_size=page_size)]
+            return [record async for record in self.view(namespace).scan(page_size=page_size)]
 
-        self._check_listing(self._run(collect()), self.model.ordered_ids())
+        self.check_listing(namespace, self.run(collect()), self.model.ids(namespace))
 
-    @rule()
-    def count(self) -> None:
-        assert self._run(self.store.count()) == len(self.model.sessions)
+    @rule(namespace=NAMESPACES)
+    def count(self, namespace: str) -> None:
+        assert self.run(self.view(namespace).count()) == len(self.model.ids(namespace))
 
-    @precondition(lambda self: len(self.model.sessions) > 0)
-    @rule(keep=st.integers(0, 5), with_future_cutoff=st.booleans())
-    def prune_keep_newest(self, keep: int, with_future_cutoff: bool) -> None:
-        # Every session is older than a cutoff in the future, so both forms mean the same.
-        cutoff = utc_now() + timedelta(days=1) if with_future_cutoff else None
-        deleted = self._run(self.store.prune(updated_before=cutoff, keep_newest=keep))
-        assert deleted == self.model.keep_newest(keep)
-
-    @rule()
-    def prune_nothing_old(self) -> None:
-        long_ago = datetime(2001, 1, 1).astimezone()
-        assert self._run(self.store.prune(updated_before=long_ago)) == 0
+    @precondition(lambda self: self.lists_namespaces)
+    @rule(namespace=NAMESPACES)
+    def namespaces(self, namespace: str) -> None:
+        try:
+            names = self.run(self.view(namespace).namespaces())
+        except UnsupportedOperationError:
+            self.lists_namespaces = False  # optional: this store cannot list them
+            return
+        assert names == self.model.namespaces()
 
 
 def run_stateful_test(factory: StoreFactory) -> None:

@@ -34,6 +34,7 @@ __all__ = [
     "StorePairFactory",
     "contract_examples",
     "ids_of",
+    "kind_of",
     "factory_test",
     "nested",
     "numbered",
@@ -147,6 +148,11 @@ def _named_like(test: _F, body: Callable[..., Any]) -> _F:
     test.__doc__ = body.__doc__
     test.__module__ = body.__module__
     return test
+
+
+def kind_of(store: SessionStore) -> str:
+    """The backend's class name, for a namespace view too (for skip messages)."""
+    return type(store._backend).__name__
 
 
 def ids_of(records: Iterable[SessionRecord]) -> list[str]:
