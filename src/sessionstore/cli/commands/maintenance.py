@@ -21,7 +21,7 @@ from sessionstore.cli.commands._common import (
     url_from,
     usage_error,
 )
-from sessionstore.cli.maintenance import Finding, count_prunable, diagnose, parse_duration
+from sessionstore.cli.maintenance import Finding, diagnose, parse_duration, prune_namespaces
 from sessionstore.cli.reading import in_namespace, namespace_label, selected_namespaces
 from sessionstore.cli.text import format_timestamp, safe_text
 
@@ -115,16 +115,10 @@ def prune_command(
 
     async def work() -> int:
         async with open_store(store_url) as store:
-            count = 0
-            for name in await selected_namespaces(store, namespace, all_namespaces):
-                view = in_namespace(store, name)
-                if dry_run:
-                    count += await count_prunable(
-                        view, updated_before=cutoff, keep_newest=keep_newest
-                    )
-                else:
-                    count += await view.prune(updated_before=cutoff, keep_newest=keep_newest)
-            return count
+            names = await selected_namespaces(store, namespace, all_namespaces)
+            return await prune_namespaces(
+                store, names, updated_before=cutoff, keep_newest=keep_newest, dry_run=dry_run
+            )
 
     count = run(work(), store_url)
     plural = "s" if count != 1 else ""
