@@ -1,7 +1,7 @@
 """``SQLiteSessionStore``: argument and URL checks, the two threads' lifecycle, the contract.
 
-Each method of the contract queues one function of ``operations`` on the
-reader or the writer thread and awaits it.
+Each method of the contract queues one function of ``reads``, ``operations``
+or ``edits`` on the reader or the writer thread and awaits it.
 """
 
 from __future__ import annotations
@@ -10,28 +10,47 @@ import asyncio
 import math
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from sqlite3 import Connection
-from typing import Literal, Self, TypeVar
+from types import MappingProxyType
+from typing import Any, Literal, Self, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sessionstore._errors import InvalidArgumentError
 from sessionstore._messages import EncodedMessages, Message
-from sessionstore._records import ListOptions, SessionId, SessionRecord, micros_from_datetime
+from sessionstore._records import (
+    NO_ATTRIBUTES,
+    ListOptions,
+    SessionId,
+    SessionRecord,
+    Snapshot,
+    micros_from_datetime,
+)
 from sessionstore._store import SessionStore
 from sessionstore.backends.sqlite.connection import open_connection
+from sessionstore.backends.sqlite.edits import (
+    fork_session,
+    pop_messages,
+    replace_tail,
+    update_attributes,
+)
 from sessionstore.backends.sqlite.operations import (
     append_messages,
-    count_sessions,
+    clear_namespace,
     delete_session,
-    get_record,
-    list_records,
-    load_messages,
     prune_sessions,
     save_messages,
+)
+from sessionstore.backends.sqlite.reads import (
+    count_sessions,
+    get_record,
+    list_namespaces,
+    list_records,
+    load_messages,
+    read_snapshot,
     scan_records,
 )
 from sessionstore.backends.sqlite.threads import Reader
@@ -175,47 +194,125 @@ class SQLiteSessionStore(SessionStore):
 
     # -- the contract --------------------------------------------------------------
 
-    async def _load(self, session_id: SessionId) -> list[Message] | None:
-        return await self._read(partial(load_messages, session_id))
+    async def _load(
+        self, namespace: str, session_id: SessionId, start: int, stop: int | None
+    ) -> list[Message] | None:
+        return await self._read(partial(load_messages, namespace, session_id, start, stop))
+
+    async def _snapshot(
+        self, namespace: str, session_id: SessionId, start: int, stop: int | None
+    ) -> Snapshot | None:
+        return await self._read(partial(read_snapshot, namespace, session_id, start, stop))
 
     async def _save(
-        self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
+        self,
+        namespace: str,
+        session_id: SessionId,
+        messages: EncodedMessages,
+        expected_version: int | None,
+        attributes: Mapping[str, Any] | None,
     ) -> SessionRecord:
-        return await self._write(partial(save_messages, session_id, messages, expected_version))
+        return await self._write(
+            partial(save_messages, namespace, session_id, messages, expected_version, attributes)
+        )
 
     def _append(
-        self, session_id: SessionId, messages: EncodedMessages, expected_version: int | None
+        self,
+        namespace: str,
+        session_id: SessionId,
+        messages: EncodedMessages,
+        expected_version: int | None,
+        attributes: Mapping[str, Any] | None,
     ) -> asyncio.Future[SessionRecord]:
         # The writer's future itself, not a coroutine awaiting it: one less per append.
-        return self._write(partial(append_messages, session_id, messages, expected_version))
+        return self._write(
+            partial(append_messages, namespace, session_id, messages, expected_version, attributes)
+        )
 
     async def _restore(
         self,
+        namespace: str,
         session_id: SessionId,
         messages: EncodedMessages,
         expected_version: int | None,
         created_at: datetime,
         updated_at: datetime,
+        attributes: Mapping[str, Any],
     ) -> SessionRecord:
         stamps = (micros_from_datetime(created_at), micros_from_datetime(updated_at))
+        exact = MappingProxyType(dict(attributes)) if attributes else NO_ATTRIBUTES
+        work = partial(
+            save_messages, namespace, session_id, messages, expected_version, None,
+            stamps=stamps, exact=exact,
+        )  # fmt: skip
+        return await self._write(work)
+
+    async def _pop(
+        self, namespace: str, session_id: SessionId, count: int, expected_version: int | None
+    ) -> list[Message]:
         return await self._write(
-            partial(save_messages, session_id, messages, expected_version, stamps=stamps)
+            partial(pop_messages, namespace, session_id, count, expected_version)
         )
 
-    async def _get(self, session_id: SessionId) -> SessionRecord | None:
-        return await self._read(partial(get_record, session_id))
+    async def _replace_tail(
+        self,
+        namespace: str,
+        session_id: SessionId,
+        start: int,
+        messages: EncodedMessages,
+        expected_version: int | None,
+    ) -> SessionRecord:
+        return await self._write(
+            partial(replace_tail, namespace, session_id, start, messages, expected_version)
+        )
 
-    async def _list(self, options: ListOptions) -> list[SessionRecord]:
-        return await self._read(partial(list_records, options))
+    async def _fork(
+        self,
+        namespace: str,
+        source_id: SessionId,
+        target_id: SessionId,
+        stop: int | None,
+        expected_version: int | None,
+    ) -> SessionRecord:
+        return await self._write(
+            partial(fork_session, namespace, source_id, target_id, stop, expected_version)
+        )
 
-    async def _scan_page(self, after: int, limit: int) -> list[tuple[int, SessionRecord]]:
-        return await self._read(partial(scan_records, after, limit))
+    async def _update_attributes(
+        self,
+        namespace: str,
+        session_id: SessionId,
+        changes: Mapping[str, Any],
+        expected_version: int | None,
+    ) -> SessionRecord:
+        return await self._write(
+            partial(update_attributes, namespace, session_id, changes, expected_version)
+        )
 
-    async def _count(self) -> int:
-        return await self._read(count_sessions)
+    async def _get(self, namespace: str, session_id: SessionId) -> SessionRecord | None:
+        return await self._read(partial(get_record, namespace, session_id))
 
-    async def _delete(self, session_id: SessionId) -> None:
-        await self._write(partial(delete_session, session_id))
+    async def _list(self, namespace: str, options: ListOptions) -> list[SessionRecord]:
+        return await self._read(partial(list_records, namespace, options))
 
-    async def _prune(self, updated_before: datetime | None, keep_newest: int | None) -> int:
-        return await self._write(partial(prune_sessions, updated_before, keep_newest))
+    async def _scan_page(
+        self, namespace: str, after: int, limit: int
+    ) -> list[tuple[int, SessionRecord]]:
+        return await self._read(partial(scan_records, namespace, after, limit))
+
+    async def _count(self, namespace: str) -> int:
+        return await self._read(partial(count_sessions, namespace))
+
+    async def _namespaces(self) -> list[str]:
+        return await self._read(list_namespaces)
+
+    async def _delete(self, namespace: str, session_id: SessionId) -> None:
+        await self._write(partial(delete_session, namespace, session_id))
+
+    async def _clear(self, namespace: str) -> int:
+        return await self._write(partial(clear_namespace, namespace))
+
+    async def _prune(
+        self, namespace: str, updated_before: datetime | None, keep_newest: int | None
+    ) -> int:
+        return await self._write(partial(prune_sessions, namespace, updated_before, keep_newest))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Mapping
 from typing import Any, Final, TypeAlias
 
 from sessionstore._records import datetime_from_micros
@@ -18,14 +19,22 @@ __all__ = ["StateCache", "Transaction", "WriteState"]
 class WriteState:
     """A session's write state: its ``sessions`` row as ``SELECT_WRITE_STATE`` reads it.
 
-    The arguments follow that statement's columns, so ``WriteState(*row)``
-    builds one from its row. Every attribute is ``Final``, so mypy refuses a
-    change: a new state is a new value. A slotted class rather than a
+    The arguments follow that statement's columns, its attributes decoded.
+    Every attribute is ``Final``, so mypy refuses a change: a new state is a
+    new value. A slotted class rather than a
     NamedTuple or a frozen dataclass, because every append builds one and a
     slotted class builds and reads fastest.
     """
 
-    __slots__ = ("created_us", "key", "message_count", "next_position", "tail_start", "version")
+    __slots__ = (
+        "attributes",
+        "created_us",
+        "key",
+        "message_count",
+        "small_run",
+        "tail_start",
+        "version",
+    )
 
     def __init__(
         self,
@@ -33,29 +42,35 @@ class WriteState:
         version: int,
         created_us: int,
         message_count: int,
-        next_position: int,
         tail_start: int,
+        small_run: int,
+        attributes: Mapping[str, Any],
     ) -> None:
         #: The session's integer key, which its segment rows carry.
         self.key: Final = key
         self.version: Final = version
         self.created_us: Final = created_us
         self.message_count: Final = message_count
-        #: The position the next segment takes.
-        self.next_position: Final = next_position
-        #: The position of the first segment of the small trailing run.
+        #: The first message index of the small trailing run (``message_count`` if none).
         self.tail_start: Final = tail_start
+        #: How many segments that run holds.
+        self.small_run: Final = small_run
+        #: The session's attributes, decoded (read-only).
+        self.attributes: Final = attributes
 
 
-#: The writer's cache: session id -> its write state as this connection's commits left it.
-StateCache: TypeAlias = dict[str, WriteState]
+#: The writer's cache: (namespace, session id) -> its write state as this connection's
+#: commits left it.
+StateCache: TypeAlias = dict[tuple[str, str], WriteState]
 
 
 class Transaction:
     """What the calls of one group-commit transaction share: sequence, clock, cache, deferred rows.
 
-    ``now_us``/``now`` is the time the transaction began: the same instant for
-    every call it commits, read once rather than once per call.
+    ``seq`` is the listing counter as the transaction read it; ``finish``
+    stores the last number handed out before COMMIT. ``now_us``/``now`` is the
+    time the transaction began: the same instant for every call it commits,
+    read once rather than once per call.
 
     ``state_cache`` is the writer's cache of session write states (each one
     what ``SELECT_WRITE_STATE`` would read now), or None when calls must read
@@ -69,10 +84,10 @@ class Transaction:
     anything (the writer then takes it to have written nothing).
     """
 
-    __slots__ = ("deferred", "flush_failed", "now", "now_us", "seq", "state_cache")
+    __slots__ = ("deferred", "first_seq", "flush_failed", "now", "now_us", "seq", "state_cache")
 
     def __init__(self, seq: int, state_cache: StateCache | None) -> None:
-        self.seq = seq
+        self.first_seq = self.seq = seq
         self.now_us = time.time_ns() // 1000
         self.now = datetime_from_micros(self.now_us)
         self.state_cache = state_cache
@@ -106,3 +121,10 @@ class Transaction:
             self.flush_failed = True
             raise
         self.deferred.clear()
+
+    def finish(self, conn: sqlite3.Connection, set_seq: str) -> None:
+        """Before COMMIT: run the deferred writes and store the listing counter if it moved."""
+        self.flush(conn)
+        if self.seq != self.first_seq:
+            conn.execute(set_seq, (self.seq,))
+            self.first_seq = self.seq

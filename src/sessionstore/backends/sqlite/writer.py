@@ -17,7 +17,7 @@ from typing import Any, TypeAlias
 
 from sessionstore._errors import BackendError, SessionStoreError
 from sessionstore.backends.sqlite.connection import retry_busy, translate_error
-from sessionstore.backends.sqlite.schema import DATA_VERSION, MAX_SEQ
+from sessionstore.backends.sqlite.schema import DATA_VERSION, LISTING_SEQ, SET_LISTING_SEQ
 from sessionstore.backends.sqlite.threads import ConnectionThread, Delivery, Request, deliver
 from sessionstore.backends.sqlite.transaction import StateCache, Transaction
 
@@ -26,7 +26,7 @@ __all__ = ["MAX_BATCH", "MAX_CACHED_STATES", "GroupCommitWriter"]
 #: How many queued writes at most share one transaction.
 MAX_BATCH = 1024
 #: How many sessions' write states the writer keeps between transactions at
-#: most, oldest first out (an entry is an id and six ints).
+#: most, oldest first out (an entry is a namespace, an id and six ints).
 MAX_CACHED_STATES = 10_000
 
 #: How one call of a batch ended: the call, its result, or the error to raise instead.
@@ -99,7 +99,7 @@ class GroupCommitWriter(ConnectionThread):
         elif len(cache) > MAX_CACHED_STATES:
             for session_id in list(islice(cache, len(cache) - MAX_CACHED_STATES)):
                 del cache[session_id]
-        return Transaction(conn.execute(MAX_SEQ).fetchone()[0], None if guarded else cache)
+        return Transaction(conn.execute(LISTING_SEQ).fetchone()[0], None if guarded else cache)
 
     def _rollback(self, conn: sqlite3.Connection) -> None:
         """Undo the transaction; the cached states may hold its writes, so drop them too."""
@@ -130,6 +130,7 @@ class GroupCommitWriter(ConnectionThread):
             if isinstance(done, _Rerun):
                 return done.calls
             if conn.in_transaction:  # not when the only call failed and rolled back
+                transaction.finish(conn, SET_LISTING_SEQ)
                 conn.execute("COMMIT")
         except Exception as exc:
             self._fail_batch(conn, batch, exc)
