@@ -197,6 +197,7 @@ def test_clear_asks_first(url: str) -> None:
     assert namespaces(url) == ["", "acme"]
     no_answer = invoke("clear", "--namespace", "", "--url", url, input="")
     assert no_answer.exit_code == 1
+    assert "pass --yes" in no_answer.stderr
     assert namespaces(url) == ["", "acme"]
     confirmed = invoke("clear", "--namespace", "", "--url", url, input="y\n")
     assert confirmed.exit_code == 0, confirmed.output

@@ -209,8 +209,13 @@ def clear_command(
     store_url = url_from(url)
     if not yes:
         where = f"namespace {namespace_label(namespace)} of {_shown(store_url)}"
-        if not typer.confirm(f"delete every session of {where}?", default=False, err=True):
-            fail("not confirmed; nothing was deleted")
+        try:
+            confirmed = typer.confirm(f"delete every session of {where}?", err=True)
+        except typer.Abort:  # no answer: end of input, or Ctrl-C
+            typer.echo("", err=True)
+            confirmed = False
+        if not confirmed:
+            fail("not confirmed (pass --yes to skip the question); nothing was deleted")
 
     async def work() -> int:
         async with open_store(store_url) as store:
