@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +297,17 @@ def test_prune_all_namespaces_keeps_the_newest_of_each(tenants: str) -> None:
         ("acme", ["shared"]),
         ("bolt", ["b"]),
     ]
+
+
+def test_doctor_all_namespaces_names_the_namespace_of_a_problem(tenants: str) -> None:
+    path = tenants.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        changed = conn.execute(
+            "UPDATE sessions SET message_count = 9 WHERE namespace = 'bolt' AND id = 'shared'"
+        ).rowcount
+    assert changed == 1
+    result = invoke("doctor", "--url", tenants, "--all-namespaces")
+    assert result.exit_code == 1
+    assert "namespace 'bolt', 'shared': record says 9 messages, transcript has 3" in result.stdout
+    assert "checked 5 sessions: 1 with problems" in result.stdout
+    assert invoke("doctor", "--url", tenants, "--namespace", "acme").exit_code == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -43,13 +44,16 @@ def doctor_command(
     store_url = url_from(url)
     console = out_console()
     findings: list[Finding] = []
-    current = [namespace]
 
-    def report(finding: Finding) -> None:
-        findings.append(finding)
-        where = f"namespace {namespace_label(current[0])}, " if all_namespaces else ""
-        line = f"{where}{safe_text(finding.session_id, quote=True)}: {finding.problem}"
-        console.print(Text(line))
+    def reporter(name: str) -> Callable[[Finding], None]:
+        where = f"namespace {namespace_label(name)}, " if all_namespaces else ""
+
+        def report(finding: Finding) -> None:
+            findings.append(finding)
+            line = f"{where}{safe_text(finding.session_id, quote=True)}: {finding.problem}"
+            console.print(Text(line))
+
+        return report
 
     async def work() -> int:
         async with open_store(store_url) as store:
@@ -59,8 +63,7 @@ def doctor_command(
             checked = 0
             with progress_bar("checking", total) as advance:
                 for name, view in zip(names, views, strict=True):
-                    current[0] = name
-                    checked += await diagnose(view, report, on_checked=advance)
+                    checked += await diagnose(view, reporter(name), on_checked=advance)
             return checked
 
     checked = run(work(), store_url)
