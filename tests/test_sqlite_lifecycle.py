@@ -1,10 +1,13 @@
-"""SQLite lifecycle: SQLite errors on open and under a lock, close, and a store never closed."""
+"""SQLite lifecycle: errors on open and under a lock, close, a store never closed, and
+first use from many threads and event loops at once."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -80,3 +83,37 @@ async def test_unclosed_store_warns(tmp_path: Path) -> None:
     with pytest.warns(ResourceWarning, match="unclosed"):
         del store
         gc.collect()
+
+
+def test_first_calls_from_five_threads_each_with_its_own_loop(tmp_path: Path) -> None:
+    """An unopened store used at once from five threads, each on its own loop, then again
+    from new loops: every call's result arrives on its caller's loop."""
+    store = SQLiteSessionStore(tmp_path / "threads.db")
+    start = threading.Barrier(5)
+
+    async def calls(n: int) -> list[Message] | None:
+        loop = asyncio.get_running_loop()
+        start.wait()
+        await store.append(f"s{n}", [Message.user(f"first {n}")])
+        assert asyncio.get_running_loop() is loop
+        await store.namespace(f"t{n}").save("s", [Message.user("ns")])
+        await store.update_attributes(f"s{n}", {"thread": n})
+        assert await store.count() >= 1
+        return await store.load(f"s{n}")
+
+    def run(n: int) -> list[Message] | None:
+        return asyncio.run(calls(n))
+
+    for round_ in range(2):  # the second round: the loops of the first are gone
+        with ThreadPoolExecutor(5) as pool:
+            results = list(pool.map(run, range(5)))
+        assert results == [[Message.user(f"first {n}")] * (round_ + 1) for n in range(5)]
+
+    async def check() -> None:
+        assert sorted(await store.namespaces()) == ["", "t0", "t1", "t2", "t3", "t4"]
+        for n in range(5):
+            record = await store.get(f"s{n}")
+            assert record is not None and record.attributes == {"thread": n}
+        await store.close()
+
+    asyncio.run(check())

@@ -3,51 +3,78 @@
 ``SQLiteSessionStore`` is its one public name. How it is built, and why:
 
 Layout (``schema``)
-    ``sessions`` holds one small index row per session: listing, counting,
-    ``get`` and ``prune`` read only this table and its ``seq`` index, never a
-    transcript. Its ``key`` is an integer surrogate, so that segment rows carry
-    an 8-byte key instead of a 1 KiB id. ``seq`` is the listing order: each
-    write takes ``max(seq) + 1`` inside its write transaction, where the
-    database-wide write lock makes it a monotonic sequence across processes;
-    the clock never orders anything.
+    ``sessions`` holds one small index row per session, keyed by
+    ``(namespace, id)``: listing, counting, ``get``, ``prune`` and ``clear`` read
+    only this table, never a transcript. Its ``key`` is an integer surrogate,
+    so that segment rows carry an 8-byte key instead of a 1 KiB id. ``seq`` is
+    the listing order: each write takes the next number of the one-row
+    ``listing`` counter inside its write transaction, where the database-wide
+    write lock makes it a monotonic sequence across processes (a counter, not
+    ``max(seq) + 1``, so deleting the newest session never lets a number come
+    back); the clock never orders anything. The index ``(namespace, seq)``
+    leads with the namespace, so a namespace's page, count, prune, clear or
+    scan searches its own range of the index and costs the same whatever the
+    other namespaces hold; ``namespaces()`` is a skip scan, one seek per name.
+    ``attributes`` holds the session's attributes as compact sorted JSON
+    (NULL for none), read with the record and never with the transcript.
 
-    ``segments`` holds a transcript as JSON-array blobs, one per write. A save
-    deletes the session's segments and inserts one; an append inserts one
-    more, so its cost does not depend on the transcript's length. A load reads
-    the session row and its segments in one statement (one snapshot), in
-    ``(session_key, position)`` order through an index, and decodes them
-    straight into message structs. Segment rows sit in write order (rowid),
-    not clustered by session: concurrent appends to many sessions then fill
-    the same few pages instead of one page per session, and the pages a commit
-    writes to the WAL are most of what an append costs.
+    ``segments`` holds a transcript as JSON-array blobs, each with the index of
+    its first message and its message count, found through the index
+    ``(session_key, first_index)``. A slice ``[lo:hi]`` seeks the segment
+    holding ``lo`` and reads on to ``hi``; segments wholly inside the slice
+    decode as stored, the boundary ones are cut at the byte level
+    (``msgspec.Raw``), so ``load(start=-20)`` of a long transcript reads and
+    decodes about one segment more than it returns. A whole load reads the
+    session row and its segments in one statement (one snapshot); a slice and
+    ``snapshot`` read the row and then the segments in one read transaction.
+    Segment rows sit in write order (rowid), not clustered by session:
+    concurrent appends to many sessions then fill the same few pages instead
+    of one page per session, and the pages a commit writes to the WAL are most
+    of what an append costs.
 
     The schema version of a file is the number of ``schema.MIGRATIONS`` steps
     applied to it, kept in ``PRAGMA user_version`` (a field of the file header,
     so it changes atomically with the transaction that applies the steps).
+    Step 3 (namespaces, attributes, the counter, segment indexes) rewrites
+    both tables in the migrating transaction: first indexes come from a
+    running sum of each segment's ``json_array_length``.
 
-Segments and compaction (``operations``)
-    A segment under ``SMALL_SEGMENT_BYTES`` is small. When the trailing run of
-    small segments grows past ``MAX_SMALL_RUN``, that run alone is merged into
-    one blob at the byte level, without decoding. A merge copies at most
-    ``MAX_SMALL_RUN`` small segments, so an append's cost stays bounded, and a
-    transcript holds at most ``bytes / SMALL_SEGMENT_BYTES + MAX_SMALL_RUN + 1``
-    segments.
+Segments (``segments``, ``operations``, ``edits``)
+    A save, and an append of ``SMALL_SEGMENT_BYTES`` or more, is laid out in
+    segments of about ``SMALL_SEGMENT_BYTES`` (a payload under twice that stays
+    whole, unparsed), so that tail reads stay cheap. A smaller append is one
+    more segment, so its cost does not depend on the transcript's length. A
+    segment under ``SMALL_SEGMENT_BYTES`` is small; when the trailing run of
+    small segments (``tail_start``, ``small_run`` in the session row) grows
+    past ``MAX_SMALL_RUN``, that run alone is merged into one blob at the byte
+    level, without decoding: an append's cost stays bounded, and a transcript
+    holds at most ``bytes / SMALL_SEGMENT_BYTES + MAX_SMALL_RUN + 1`` segments
+    or so. ``pop`` and ``replace_tail`` cut the transcript at a message index:
+    they delete the segments from the one holding the cut on and write back
+    that one's kept prefix, touching nothing before it. ``fork`` copies the
+    source's segment rows with ``INSERT ... SELECT``; only a segment that
+    ``stop`` falls inside passes through Python, to be cut.
 
 Threads (``threads``, ``writer``)
     SQLite calls block, so the event loop never runs them. The store owns two
     threads, each with its own connection and queue: it queues a function of
-    ``operations`` and awaits a future that the thread resolves on the
-    caller's loop. The ``Reader`` runs reads beside the writer (WAL allows
-    it), so a load never waits behind an fsync.
+    ``reads``, ``operations`` or ``edits`` with a future made on the caller's
+    running loop, and the thread resolves it there with
+    ``loop.call_soon_threadsafe``; no future is ever bound to another loop, so
+    the store serves any number of threads and loops at once, loops that come
+    and go included (the first call, from whichever loop, opens the store;
+    see ``_lifecycle``). The ``Reader`` runs reads beside the writer (WAL
+    allows it), so a load never waits behind an fsync.
 
 Group commit (``writer``, ``transaction``)
     The ``GroupCommitWriter`` takes everything queued, a *batch* of calls
     (up to ``MAX_BATCH``), and runs it in one ``BEGIN IMMEDIATE``
     transaction, so one fsync covers many callers. The calls of one
-    transaction share a ``Transaction``: the listing sequence, one clock
-    reading, the state cache and the rows deferred to one ``executemany`` per
-    statement. Each call still stays atomic, ordered and version-checked, and
-    fails alone:
+    transaction share a ``Transaction``: the listing sequence (read from the
+    counter at BEGIN, stored back once before COMMIT), one clock reading, the
+    state cache and the rows deferred to one ``executemany`` per statement.
+    Each call still stays atomic, ordered and version-checked, and fails
+    alone:
 
     * A call that fails with one of our errors before it changed a row (a
       ``ConflictError``: the version check comes before any write; the writer
@@ -74,9 +101,9 @@ Group commit (``writer``, ``transaction``)
 
 The state cache (``transaction.WriteState``)
     The writer keeps each session's write state (key, version, creation time,
-    message count, next segment position, start of the small trailing run) as
-    its own commits left it, so an append usually reads nothing: it computes
-    the new state and defers both of its rows. The cache is trusted only while
+    message count, the small trailing run, attributes), keyed by namespace and
+    id, as its own commits left it, so an append usually reads nothing: it
+    computes the new state and defers both of its rows. The cache is trusted only while
     ``PRAGMA data_version`` shows that no other connection committed, is
     dropped on every rollback and for a guarded re-run, and keeps at most
     ``MAX_CACHED_STATES`` sessions, oldest first out.
@@ -99,8 +126,10 @@ Durability and many processes (``connection``)
 
 Modules: ``store`` (the store class), ``connection``, ``schema`` (SQL and
 migrations), ``threads`` (the thread base and the reader), ``writer`` (group
-commit), ``transaction`` (what one write transaction shares) and
-``operations`` (the SQL work of each method).
+commit), ``transaction`` (what one write transaction shares), ``reads`` (the
+reader's work), ``operations`` (writes of whole sessions), ``edits`` (pop,
+replace_tail, fork, update_attributes) and ``segments`` (laying out, slicing,
+cutting and merging segments).
 """
 
 from __future__ import annotations
