@@ -191,3 +191,14 @@ async def test_namespace_counts() -> None:
         await store.namespace("t").save("a", HELLO)
         await store.namespace("t").save("b", HELLO)
         assert await namespace_counts(store) == {"": 1, "t": 2}
+
+
+async def test_import_keeps_any_json_attribute_value() -> None:
+    """Integers past 64 bits, floats, nesting and nulls inside values survive the import spool."""
+    attributes = {"big": 10**24, "f": 1.5, "nested": {"x": [1, "2", None]}, "s": "ü"}
+    line = json.dumps({"id": "a", "attributes": attributes, "messages": []})
+    async with InMemorySessionStore() as store:
+        summary = await import_sessions(store, io.BytesIO(line.encode()))
+        assert summary.created == 1
+        record = await store.get("a")
+        assert record is not None and dict(record.attributes) == attributes

@@ -32,7 +32,7 @@ from typing import IO, Any, Literal, Self
 
 import msgspec
 
-from sessionstore._attributes import validate_attributes
+from sessionstore._attributes import encode_attributes, validate_attributes
 from sessionstore._errors import ConflictError, InvalidArgumentError, SessionStoreError
 from sessionstore._messages import Message, encode_messages
 from sessionstore._records import validate_session_id
@@ -98,14 +98,15 @@ class ImportLine(msgspec.Struct, frozen=True, array_like=True):
     """One valid line of an import file, checked; ``timestamps`` when it has both of them.
 
     ``messages`` is the line's messages as the JSON array ``encode_messages``
-    produced while validating them; ``attributes`` the checked attributes.
+    produced while validating them; ``attributes`` the checked attributes as
+    a JSON object (JSON, not msgpack, holds any integer JSON does).
     """
 
     session_id: str
     messages: bytes
     timestamps: tuple[datetime, datetime] | None
     namespace: str = ""
-    attributes: dict[str, Any] = msgspec.field(default_factory=dict)
+    attributes: bytes = b"{}"
 
     @property
     def key(self) -> str:
@@ -116,8 +117,13 @@ class ImportLine(msgspec.Struct, frozen=True, array_like=True):
         """The messages as ``Message`` values (they were validated when the line was read)."""
         return _MESSAGES.decode(self.messages)
 
+    def decode_attributes(self) -> dict[str, Any]:
+        """The attributes (validated when the line was read)."""
+        return _ATTRIBUTES.decode(self.attributes)
+
 
 _MESSAGES = msgspec.json.Decoder(list[Message])
+_ATTRIBUTES = msgspec.json.Decoder(dict[str, Any])
 _SPOOL_ENCODER = msgspec.msgpack.Encoder()
 _SPOOL_DECODER = msgspec.msgpack.Decoder(ImportLine)
 
@@ -160,7 +166,7 @@ def parse_line(line: bytes, namespace: str | None = None) -> ImportLine:
     moments = [_parse_timestamp(name, value[name]) for name in _TIMESTAMP_FIELDS if name in value]
     timestamps = (moments[0], moments[1]) if len(moments) == 2 else None
     own = _parse_namespace(value.get("namespace", ""))
-    attributes = validate_attributes(value.get("attributes", {}))
+    attributes = encode_attributes(validate_attributes(value.get("attributes", {})))
     return ImportLine(
         str(session_id), payload, timestamps, own if namespace is None else namespace, attributes
     )
@@ -358,7 +364,7 @@ async def _write(
             session.session_id,
             messages,
             session.timestamps,
-            attributes=session.attributes,
+            attributes=session.decode_attributes(),
         )
         if record.version == 1:
             summary.created += 1
@@ -371,7 +377,7 @@ async def _write(
             session.session_id,
             messages,
             session.timestamps,
-            attributes=session.attributes,
+            attributes=session.decode_attributes(),
             expected_version=0,
         )
     except ConflictError as exc:
