@@ -85,6 +85,16 @@ def test_list_all_namespaces_pages_each_namespace(tenants: str) -> None:
     assert [row["namespace"] for row in _json_lines(limited.stdout)] == ["", "acme", "bolt"]
     table = invoke("list", "--url", tenants, "--all-namespaces")
     assert "namespace" in table.stdout and "acme" in table.stdout
+    assert "(default)" in table.stdout
+
+
+def test_list_titles_are_terminal_safe_and_any_json(url: str) -> None:
+    seed(url, {"evil": []}, attributes={"title": "\x1b[31mred\u202e"})
+    seed(url, {"numbered": []}, attributes={"title": 42})
+    result = invoke("list", "--url", url)
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+    assert "\\x1b[31mred\\u202e" in result.stdout
+    assert "42" in result.stdout
 
 
 def test_count_per_namespace_and_in_all(tenants: str) -> None:

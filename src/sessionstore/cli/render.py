@@ -73,7 +73,8 @@ def render_records(
     table.add_column("version", justify="right")
     for namespace, record in records:
         title = record.attributes.get("title")
-        cells: list[RenderableType] = [Text(safe_text(namespace))] if show_namespace else []
+        where = Text(safe_text(namespace)) if namespace else Text("(default)", style="dim")
+        cells: list[RenderableType] = [where] if show_namespace else []
         cells += [
             Text(safe_text(record.id)),
             Text("" if title is None else attribute_text(title)),
