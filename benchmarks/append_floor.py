@@ -134,25 +134,24 @@ async def our_transaction(path: str, size: int) -> Callable[[], None]:
         await store.save("s", [Message.assistant("y" * 200)] * size)
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.execute("PRAGMA synchronous = FULL")
-    key, version, _, count, position, _ = connection.execute(
-        sql.SELECT_WRITE_STATE, ("s",)
-    ).fetchone()
-    state = [version, count, position]
+    key, version, _, count, *_ = connection.execute(sql.SELECT_WRITE_STATE, ("", "s")).fetchone()
+    state = [version, count]
     payload = b"[" + PAYLOAD + b"]"
 
     def append() -> None:
         connection.execute("BEGIN IMMEDIATE")
         connection.execute(sql.DATA_VERSION).fetchone()
-        seq = connection.execute(sql.MAX_SEQ).fetchone()[0] + 1
-        version, count, position = state
+        seq = connection.execute(sql.LISTING_SEQ).fetchone()[0] + 1
+        version, count = state
         now = time.time_ns() // 1000
-        connection.executemany(sql.APPEND_SEGMENT, [(key, position, payload)])
+        connection.executemany(sql.APPEND_SEGMENT, [(key, count, 1, payload)])
         connection.executemany(
             sql.UPDATE_AFTER_APPEND,
-            [(count + 1, now, version + 1, seq, position + 1, position + 1, key)],
+            [(count + 1, now, version + 1, seq, count + 1, 0, key)],
         )
+        connection.execute(sql.SET_LISTING_SEQ, (seq,))
         connection.execute("COMMIT")
-        state[:] = [version + 1, count + 1, position + 1]
+        state[:] = [version + 1, count + 1]
 
     return append
 

@@ -11,7 +11,9 @@ the segments from there on.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
+from itertools import accumulate
 from sqlite3 import Connection
 from typing import NamedTuple
 
@@ -64,14 +66,33 @@ def join(items: Sequence[msgspec.Raw | bytes]) -> bytes:
 def split_payload(payload: bytes, count: int) -> list[SegmentRow]:
     """``payload`` as segments of about ``SMALL_SEGMENT_BYTES`` (first index relative to 0).
 
-    A payload under twice that size stays one segment (no parse at all).
+    A payload under twice that size stays one segment (no parse at all). A
+    payload in the compact form ``encode_messages`` writes (one comma between
+    messages, no whitespace) is cut into slices of itself: only the messages'
+    lengths are computed, never a list of their bytes built in Python.
     """
     if len(payload) < 2 * sql.SMALL_SEGMENT_BYTES:
         return [(0, count, payload)]
+    raws = _RAW_LIST.decode(payload)
+    # ends[i]: the offset just past message i, where its comma (or the "]") is.
+    ends = list(accumulate(len(raw) + 1 for raw in raws))
+    if len(ends) != count or ends[-1] + 1 != len(payload):  # not compact: rebuild the arrays
+        return _split_items(raws)
+    chunks: list[SegmentRow] = []
+    first, start = 0, 1
+    while first < count:
+        last = min(bisect_left(ends, start + sql.SMALL_SEGMENT_BYTES - 1, lo=first), count - 1)
+        chunks.append((first, last + 1 - first, b"[" + payload[start : ends[last]] + b"]"))
+        first, start = last + 1, ends[last] + 1
+    return chunks
+
+
+def _split_items(raws: list[msgspec.Raw]) -> list[SegmentRow]:
+    """Messages' JSON bytes grouped into arrays of about ``SMALL_SEGMENT_BYTES``."""
     chunks: list[SegmentRow] = []
     first = size = 0
     items: list[msgspec.Raw] = []
-    for raw in _RAW_LIST.decode(payload):
+    for raw in raws:
         items.append(raw)
         size += len(raw) + 1
         if size >= sql.SMALL_SEGMENT_BYTES:
