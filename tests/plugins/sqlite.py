@@ -59,12 +59,13 @@ def dump(path: Path) -> list[Any]:
     return rows
 
 
-def segment_count(path: Path, session_id: str) -> int:
+def segment_count(path: Path, session_id: str, namespace: str = "") -> int:
+    """How many segment rows hold the transcript of ``session_id`` in ``namespace``."""
     with raw(path) as conn:
         count: int = conn.execute(
             "SELECT count(*) FROM segments WHERE session_key = "
-            "(SELECT key FROM sessions WHERE id = ?)",
-            (session_id,),
+            "(SELECT key FROM sessions WHERE namespace = ? AND id = ?)",
+            (namespace, session_id),
         ).fetchone()[0]
     return count
 
