@@ -1,8 +1,9 @@
 """What the tests of the ``sessionstore`` command share: running it, filling and reading stores.
 
 The command's tests are split by feature (``test_cli_sessions``, ``test_cli_export``,
-``test_cli_import``, ``test_cli_copy``, ``test_cli_maintenance``); end-to-end runs of the
-installed console script live in ``test_cli_roundtrip``.
+``test_cli_import``, ``test_cli_copy``, ``test_cli_maintenance``, ``test_cli_namespaces``,
+``test_cli_editing``); end-to-end runs of the installed console script live in
+``test_cli_roundtrip``, and ``test_cli_compat`` imports a file the released CLI exported.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from sessionstore import Message, open_store
 from sessionstore._records import SessionRecord
 from sessionstore.cli.app import app
 
-__all__ = ["contents", "invoke", "jsonl", "records", "seed", "session_line", "stamps"]
+__all__ = [
+    "contents",
+    "invoke",
+    "jsonl",
+    "namespaces",
+    "records",
+    "seed",
+    "session_line",
+    "stamps",
+]
 
 RUNNER = CliRunner()
 
@@ -30,23 +40,33 @@ def invoke(*args: str, input: str | bytes | None = None) -> Result:
     return result
 
 
-def seed(url: str, sessions: dict[str, list[Any]]) -> None:
+def seed(
+    url: str,
+    sessions: dict[str, list[Any]],
+    *,
+    namespace: str = "",
+    attributes: dict[str, Any] | None = None,
+) -> None:
+    """Save ``sessions`` into ``namespace`` of the store at ``url``, each with ``attributes``."""
+
     async def work() -> None:
         async with open_store(url) as store:
+            view = store.namespace(namespace) if namespace else store
             for session_id, messages in sessions.items():
-                await store.save(session_id, messages)
+                await view.save(session_id, messages, attributes=attributes)
 
     asyncio.run(work())
 
 
-def contents(url: str) -> dict[str, list[Message]]:
-    """Every session of the store at ``url``, in listing order."""
+def contents(url: str, namespace: str = "") -> dict[str, list[Message]]:
+    """Every session of ``namespace`` of the store at ``url``, in listing order."""
 
     async def work() -> dict[str, list[Message]]:
         async with open_store(url) as store:
+            view = store.namespace(namespace) if namespace else store
             result: dict[str, list[Message]] = {}
-            for record in await store.list():
-                messages = await store.load(record.id)
+            for record in await view.list():
+                messages = await view.load(record.id)
                 assert messages is not None
                 result[record.id] = messages
             return result
@@ -54,12 +74,22 @@ def contents(url: str) -> dict[str, list[Message]]:
     return asyncio.run(work())
 
 
-def records(url: str) -> list[SessionRecord]:
-    """Every record of the store at ``url``, in listing order."""
+def records(url: str, namespace: str = "") -> list[SessionRecord]:
+    """Every record of ``namespace`` of the store at ``url``, in listing order."""
 
     async def work() -> list[SessionRecord]:
         async with open_store(url) as store:
-            return await store.list()
+            return await (store.namespace(namespace) if namespace else store).list()
+
+    return asyncio.run(work())
+
+
+def namespaces(url: str) -> list[str]:
+    """The namespaces of the store at ``url`` that hold sessions."""
+
+    async def work() -> list[str]:
+        async with open_store(url) as store:
+            return await store.namespaces()
 
     return asyncio.run(work())
 

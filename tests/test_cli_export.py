@@ -33,7 +33,15 @@ def test_export_writes_one_session_per_line(url: str, tmp_path: Path) -> None:
     assert result.exit_code == 0
     rows = [json.loads(line) for line in target.read_text().splitlines()]
     assert [row["id"] for row in rows] == list(DEMO_SESSIONS)
-    assert list(rows[0]) == ["id", "created_at", "updated_at", "messages"]
+    assert list(rows[0]) == [
+        "id",
+        "namespace",
+        "created_at",
+        "updated_at",
+        "attributes",
+        "messages",
+    ]
+    assert (rows[0]["namespace"], rows[0]["attributes"]) == ("", {})
     assert rows[0]["messages"] == DEMO_SESSIONS["demo-weather"]
     assert len(rows[0]["created_at"]) == len("2026-01-02T03:04:05.000006Z")
     one = invoke("export", "demo-support", "--url", url)

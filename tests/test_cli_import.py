@@ -55,9 +55,9 @@ def test_import_parses_each_line_once(
     parsed: list[bytes] = []
     parse_line = importing.parse_line
 
-    def counting_parse_line(line: bytes) -> ImportLine:
+    def counting_parse_line(line: bytes, namespace: str | None = None) -> ImportLine:
         parsed.append(line)
-        return parse_line(line)
+        return parse_line(line, namespace)
 
     monkeypatch.setattr(importing, "parse_line", counting_parse_line)
     source = tmp_path / "in.jsonl"

@@ -202,3 +202,53 @@ def test_commands_work_on_every_backend(store_urls: StoreUrls, tmp_path: Path) -
     assert doctor.exit_code == 0, doctor.output
     assert invoke("prune", "--url", other, "--keep-newest", "1").exit_code == 0
     assert invoke("count", "--url", other).stdout.strip() == "1"
+
+
+def test_console_script_runs_the_namespace_and_editing_commands(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert sessionstore("demo", "--url", url, "--namespace", "acme").returncode == 0
+    titled = sessionstore("attributes", "demo-weather", "n:=2", "--url", url, "--namespace", "acme")
+    assert json.loads(titled.stdout) == {"title": "Umbrella for Oslo?", "n": 2}
+    forked = sessionstore("fork", "demo-weather", "f", "--stop", "2", "--url", url,
+                          "--namespace", "acme")  # fmt: skip
+    assert forked.returncode == 0 and "(2 messages)" in forked.stdout
+    popped = sessionstore("pop", "f", "--json", "--url", url, "--namespace", "acme")
+    assert json.loads(popped.stdout)[0]["role"] == "user"
+    tail = sessionstore("show", "demo-weather", "--last", "1", "--url", url, "--namespace", "acme")
+    assert tail.returncode == 0 and "#5 user" in tail.stdout
+    assert sessionstore("namespaces", "--url", url).stdout.split() == ["3", "'acme'"]
+    refused = sessionstore("clear", "--namespace", "acme", "--url", url, stdin="")
+    assert refused.returncode == 1 and "nothing was deleted" in refused.stderr
+    cleared = sessionstore("clear", "--namespace", "acme", "--yes", "--url", url)
+    assert cleared.returncode == 0 and "deleted 3 sessions" in cleared.stdout
+    assert sessionstore("count", "--url", url, "--all-namespaces").stdout == "0\n"
+
+
+def test_namespaces_work_on_every_backend(store_urls: StoreUrls, tmp_path: Path) -> None:
+    url, other = store_urls.new(), store_urls.new()
+    source = tmp_path / "in.jsonl"
+    rows = [
+        {"id": "a", "namespace": ns, "attributes": {"title": f"in {ns or 'default'}"},
+         "messages": [{"role": "user", "content": f"hello {ns}"}]}
+        for ns in ("", "t1", "tenant ✨")
+    ]  # fmt: skip
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    imported = invoke("import", str(source), "--url", url)
+    assert imported.exit_code == 0, imported.output
+    listed = invoke("list", "--url", url, "--all-namespaces", "--json")
+    assert [
+        (r["namespace"], r["attributes"]) for r in map(json.loads, listed.stdout.split("\n")[:-1])
+    ] == [(row["namespace"], row["attributes"]) for row in rows]
+    copied = invoke("copy", "--url", url, "--to", other, "--all-namespaces")
+    assert copied.exit_code == 0, copied.output
+    exported = invoke("export", "--url", url, "--all-namespaces")
+    assert invoke("export", "--url", other, "--all-namespaces").stdout == exported.stdout
+    assert (
+        invoke("attributes", "a", "--unset", "title", "--url", other, "--namespace", "t1").exit_code
+        == 0
+    )
+    assert invoke("fork", "a", "b", "--url", other, "--namespace", "t1").exit_code == 0
+    assert invoke("count", "--url", other, "--namespace", "t1").stdout == "2\n"
+    assert invoke("clear", "--namespace", "t1", "--yes", "--url", other).exit_code == 0
+    assert invoke("count", "--url", other, "--all-namespaces").stdout == "2\n"
+    assert invoke("doctor", "--url", other, "--all-namespaces").exit_code == 0

@@ -73,7 +73,16 @@ def test_list_json_pages_through_the_listing(url: str) -> None:
     result = invoke("list", "--url", url, "--json", "--limit", "2", "--offset", "1")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [row["id"] for row in rows] == ["s1", "s2"]
-    assert set(rows[0]) == {"id", "message_count", "created_at", "updated_at", "version"}
+    assert set(rows[0]) == {
+        "id",
+        "namespace",
+        "message_count",
+        "created_at",
+        "updated_at",
+        "version",
+        "attributes",
+    }
+    assert (rows[0]["namespace"], rows[0]["attributes"]) == ("", {})
     assert rows[0]["message_count"] == 1 and rows[0]["version"] == 1
     assert rows[0]["created_at"].endswith("Z")
     newest = invoke("list", "--url", url, "--json", "--newest-first", "--limit", "1")

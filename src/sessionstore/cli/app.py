@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from sessionstore.cli.commands import maintenance, sessions, transfer
+from sessionstore.cli.commands import editing, maintenance, sessions, transfer
 
 __all__ = ["app"]
 
@@ -25,6 +25,11 @@ app.command("list")(sessions.list_command)
 app.command("show")(sessions.show_command)
 app.command("count")(sessions.count_command)
 app.command("delete")(sessions.delete_command)
+app.command("attributes")(editing.attributes_command)
+app.command("pop")(editing.pop_command)
+app.command("fork")(editing.fork_command)
+app.command("namespaces")(editing.namespaces_command)
+app.command("clear")(editing.clear_command)
 app.command("demo")(sessions.demo_command)
 app.command("export")(transfer.export_command)
 app.command("import")(transfer.import_command)

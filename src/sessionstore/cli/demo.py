@@ -6,7 +6,7 @@ from typing import Any
 
 from sessionstore._store import SessionStore
 
-__all__ = ["DEMO_SESSIONS", "write_demo"]
+__all__ = ["DEMO_SESSIONS", "DEMO_TITLES", "write_demo"]
 
 # A 1x1 transparent PNG: enough to show how ``show`` renders images.
 _TINY_PNG = (
@@ -91,10 +91,20 @@ DEMO_SESSIONS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+DEMO_TITLES: dict[str, str] = {
+    "demo-weather": "Umbrella for Oslo?",
+    "demo-support": "Order 1042 does not load",
+}
+
+
 async def write_demo(store: SessionStore) -> list[tuple[str, int]]:
-    """Save every demo session into ``store``, replacing any of the same id; return (id, count)s."""
+    """Save every demo session into ``store``, replacing any of the same id; return (id, count)s.
+
+    Each gets its title in the "title" attribute.
+    """
     written: list[tuple[str, int]] = []
     for session_id, messages in DEMO_SESSIONS.items():
-        record = await store.save(session_id, messages)
+        title = {"title": DEMO_TITLES[session_id]}
+        record = await store.save(session_id, messages, attributes=title)
         written.append((session_id, record.message_count))
     return written

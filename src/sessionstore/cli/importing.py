@@ -4,15 +4,19 @@
 behind everything the writing needs, so the input is never read again and may
 be a pipe:
 
-- each line is parsed and validated (JSON, fields, id, messages, timestamps),
-  its id checked against the ids met before, and the problems counted (the
-  first ``_MAX_REPORTED`` kept, with their line numbers);
-- the ids, each with the line it is on, stay in a ``SeenIds``: the check for
-  ids the store already has needs nothing else;
+- each line is parsed and validated (JSON, fields, id, namespace, attributes,
+  messages, timestamps), its (namespace, id) checked against those met
+  before, and the problems counted (the first ``_MAX_REPORTED`` kept, with
+  their line numbers);
+- the (namespace, id) keys, each with the line it is on, stay in a
+  ``SeenIds``: the check for ids the store already has needs nothing else;
 - each valid session goes to a temporary spool file in its checked form (the
   messages as the JSON array ``encode_messages`` validated), so writing it
   decodes our own output instead of parsing and checking the line again.
 
+A line without ``namespace`` (as the first release wrote them) belongs to the
+default namespace ``""``, one without ``attributes`` has none; an import into
+a chosen namespace (``namespace=``) puts every line there, whatever it says.
 Nothing reaches a store until every line has passed. Memory holds one session
 and at most ``IN_MEMORY`` ids at a time, whatever the size of the file.
 """
@@ -28,10 +32,12 @@ from typing import IO, Any, Literal, Self
 
 import msgspec
 
+from sessionstore._attributes import encode_attributes, validate_attributes
 from sessionstore._errors import ConflictError, InvalidArgumentError, SessionStoreError
 from sessionstore._messages import Message, encode_messages
 from sessionstore._records import validate_session_id
 from sessionstore._store import SessionStore
+from sessionstore.cli.reading import check_namespace, in_namespace, namespace_label
 from sessionstore.cli.seen_ids import IN_MEMORY, SeenIds
 from sessionstore.cli.text import json_type_name, safe_text
 from sessionstore.cli.transfer import write_session
@@ -44,7 +50,9 @@ __all__ = [
     "LineProblem",
     "OnConflict",
     "import_sessions",
+    "describe",
     "parse_line",
+    "split_key",
     "validate_import",
     "write_import",
 ]
@@ -52,7 +60,8 @@ __all__ = [
 OnConflict = Literal["fail", "skip", "replace"]
 
 _REQUIRED_FIELDS = ("id", "messages")
-_OPTIONAL_FIELDS = ("created_at", "updated_at")
+_OPTIONAL_FIELDS = ("created_at", "updated_at", "namespace", "attributes")
+_TIMESTAMP_FIELDS = ("created_at", "updated_at")
 _MAX_REPORTED = 20
 
 # A spooled session is its msgpack encoding after its length in this header.
@@ -89,25 +98,54 @@ class ImportLine(msgspec.Struct, frozen=True, array_like=True):
     """One valid line of an import file, checked; ``timestamps`` when it has both of them.
 
     ``messages`` is the line's messages as the JSON array ``encode_messages``
-    produced while validating them.
+    produced while validating them; ``attributes`` the checked attributes as
+    a JSON object (JSON, not msgpack, holds any integer JSON does).
     """
 
     session_id: str
     messages: bytes
     timestamps: tuple[datetime, datetime] | None
+    namespace: str = ""
+    attributes: bytes = b"{}"
+
+    @property
+    def key(self) -> str:
+        """The session's (namespace, id) as one string (neither can hold a NUL)."""
+        return f"{self.namespace}\x00{self.session_id}"
 
     def decode_messages(self) -> list[Message]:
         """The messages as ``Message`` values (they were validated when the line was read)."""
         return _MESSAGES.decode(self.messages)
 
+    def decode_attributes(self) -> dict[str, Any]:
+        """The attributes (validated when the line was read)."""
+        return _ATTRIBUTES.decode(self.attributes)
+
 
 _MESSAGES = msgspec.json.Decoder(list[Message])
+_ATTRIBUTES = msgspec.json.Decoder(dict[str, Any])
 _SPOOL_ENCODER = msgspec.msgpack.Encoder()
 _SPOOL_DECODER = msgspec.msgpack.Decoder(ImportLine)
 
 
-def parse_line(line: bytes) -> ImportLine:
-    """Parse and validate one import line, or raise a SessionStoreError saying what is wrong."""
+def split_key(key: str) -> tuple[str, str]:
+    """``ImportLine.key`` back into (namespace, id)."""
+    namespace, _, session_id = key.partition("\x00")
+    return namespace, session_id
+
+
+def describe(key: str) -> str:
+    """A (namespace, id) key for people: the quoted id, and its namespace unless the default."""
+    namespace, session_id = split_key(key)
+    shown = safe_text(session_id, quote=True)
+    return shown if namespace == "" else f"{shown} in namespace {namespace_label(namespace)}"
+
+
+def parse_line(line: bytes, namespace: str | None = None) -> ImportLine:
+    """Parse and validate one import line, or raise a SessionStoreError saying what is wrong.
+
+    ``namespace``, when given, is where the session goes whatever the line says.
+    """
     try:
         value = msgspec.json.decode(line)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
@@ -125,9 +163,22 @@ def parse_line(line: bytes) -> ImportLine:
     if not isinstance(messages, list):
         raise InvalidArgumentError(f'"messages" must be an array, got {json_type_name(messages)}')
     payload = encode_messages(messages).payload
-    moments = [_parse_timestamp(name, value[name]) for name in _OPTIONAL_FIELDS if name in value]
+    moments = [_parse_timestamp(name, value[name]) for name in _TIMESTAMP_FIELDS if name in value]
     timestamps = (moments[0], moments[1]) if len(moments) == 2 else None
-    return ImportLine(str(session_id), payload, timestamps)
+    own = _parse_namespace(value.get("namespace", ""))
+    attributes = encode_attributes(validate_attributes(value.get("attributes", {})))
+    return ImportLine(
+        str(session_id), payload, timestamps, own if namespace is None else namespace, attributes
+    )
+
+
+def _parse_namespace(value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f'"namespace" must be a string, got {json_type_name(value)}')
+    try:
+        return check_namespace(value)
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f'"namespace": {exc}') from exc
 
 
 def _parse_timestamp(name: str, value: Any) -> datetime:
@@ -159,20 +210,24 @@ class ImportFile:
     it deletes the spool and the temporary ids.
     """
 
-    def __init__(self, *, in_memory: int = IN_MEMORY) -> None:
+    def __init__(self, *, in_memory: int = IN_MEMORY, namespace: str | None = None) -> None:
         self.problems: list[LineProblem] = []
         self.problem_count = 0
+        self._namespace = namespace
         self._first_line = SeenIds(in_memory)
         self._spool: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
 
     @classmethod
-    def read(cls, stream: Iterable[bytes], *, in_memory: int = IN_MEMORY) -> ImportFile:
+    def read(
+        cls, stream: Iterable[bytes], *, in_memory: int = IN_MEMORY, namespace: str | None = None
+    ) -> ImportFile:
         """Read ``stream`` (a binary file, stdin, any iterable of lines) once, checking each line.
 
-        Duplicate ids within the file are problems. Past ``in_memory`` ids, the
-        ids move to a temporary database.
+        Duplicate ids within a namespace are problems. Past ``in_memory`` ids,
+        the ids move to a temporary database. ``namespace``: put every session
+        there (else each goes to its line's namespace, the default without one).
         """
-        imported = cls(in_memory=in_memory)
+        imported = cls(in_memory=in_memory, namespace=namespace)
         try:
             for number, line in _lines(stream):
                 imported._add(number, line)
@@ -184,14 +239,13 @@ class ImportFile:
     def _add(self, number: int, line: bytes) -> None:
         """Check line ``number``: spool its session while the file is clean, else note why not."""
         try:
-            session = parse_line(line)
+            session = parse_line(line, self._namespace)
         except SessionStoreError as exc:
             self._problem(number, str(exc))
             return
-        earlier = self._first_line.setdefault(session.session_id, number)
+        earlier = self._first_line.setdefault(session.key, number)
         if earlier != number:
-            shown = safe_text(session.session_id, quote=True)
-            self._problem(number, f"duplicate id {shown} (first on line {earlier})")
+            self._problem(number, f"duplicate id {describe(session.key)} (first on line {earlier})")
         elif not self.problem_count:  # after a problem nothing will be written
             encoded = _SPOOL_ENCODER.encode(session)
             self._spool.write(_SPOOL_HEADER.pack(len(encoded)))
@@ -207,7 +261,7 @@ class ImportFile:
         return len(self._first_line)
 
     def ids(self) -> Iterator[tuple[str, int]]:
-        """Every session id with the line it is on, in file order."""
+        """Every session's ``ImportLine.key`` with the line it is on, in file order."""
         return self._first_line.in_order()
 
     def sessions(self) -> Iterator[ImportLine]:
@@ -238,13 +292,17 @@ def validate_import(
 
 
 async def import_sessions(
-    store: SessionStore, stream: Iterable[bytes], on_conflict: OnConflict = "fail"
+    store: SessionStore,
+    stream: Iterable[bytes],
+    on_conflict: OnConflict = "fail",
+    *,
+    namespace: str | None = None,
 ) -> ImportSummary:
     """Import a JSON Lines file into ``store``: ``ImportFile.read``, then ``write_import``.
 
-    ``stream`` is read once, so it may be a pipe.
+    ``stream`` is read once, so it may be a pipe. ``namespace``: as for ``ImportFile.read``.
     """
-    with ImportFile.read(stream) as imported:
+    with ImportFile.read(stream, namespace=namespace) as imported:
         return await write_import(store, imported, on_conflict)
 
 
@@ -278,16 +336,16 @@ async def _existing(
     """The ids (with their lines) that ``store`` already has: the first few, and how many."""
     problems: list[LineProblem] = []
     count = 0
-    for session_id, number in ids:
-        if await store.get(session_id) is None:
+    for key, number in ids:
+        namespace, session_id = split_key(key)
+        if await in_namespace(store, namespace).get(session_id) is None:
             continue
         count += 1
         if len(problems) < _MAX_REPORTED:
-            shown = safe_text(session_id, quote=True)
             problems.append(
                 LineProblem(
                     number,
-                    f"session {shown} already exists in the store "
+                    f"session {describe(key)} already exists in the store "
                     "(use --on-conflict skip or replace)",
                 )
             )
@@ -299,8 +357,15 @@ async def _write(
 ) -> None:
     """Write one session as ``on_conflict`` says and count it in ``summary``."""
     messages = session.decode_messages()
+    target = in_namespace(store, session.namespace)
     if on_conflict == "replace":
-        record = await write_session(store, session.session_id, messages, session.timestamps)
+        record = await write_session(
+            target,
+            session.session_id,
+            messages,
+            session.timestamps,
+            attributes=session.decode_attributes(),
+        )
         if record.version == 1:
             summary.created += 1
         else:
@@ -308,12 +373,17 @@ async def _write(
         return
     try:
         await write_session(
-            store, session.session_id, messages, session.timestamps, expected_version=0
+            target,
+            session.session_id,
+            messages,
+            session.timestamps,
+            attributes=session.decode_attributes(),
+            expected_version=0,
         )
     except ConflictError as exc:
         if on_conflict == "fail":
             raise ImportInterruptedError(
-                f"session {safe_text(session.session_id, quote=True)} was created by another "
+                f"session {describe(session.key)} was created by another "
                 f"writer during the import; stopped after importing {summary.created} "
                 "sessions"
             ) from exc

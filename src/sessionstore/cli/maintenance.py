@@ -13,9 +13,16 @@ from datetime import datetime, timedelta
 from sessionstore._errors import CorruptSessionError, InvalidArgumentError
 from sessionstore._records import ListOptions, SessionId, SessionRecord
 from sessionstore._store import SessionStore
-from sessionstore.cli.reading import PAGE_SIZE, scan_once
+from sessionstore.cli.reading import PAGE_SIZE, in_namespace, scan_once
 
-__all__ = ["Finding", "count_prunable", "delete_sessions", "diagnose", "parse_duration"]
+__all__ = [
+    "Finding",
+    "count_prunable",
+    "delete_sessions",
+    "diagnose",
+    "parse_duration",
+    "prune_namespaces",
+]
 
 _DURATION = re.compile(r"(\d+)([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
@@ -123,6 +130,27 @@ async def count_prunable(
             break
         offset += len(page)
     return doomed
+
+
+async def prune_namespaces(
+    store: SessionStore,
+    names: Sequence[str],
+    *,
+    updated_before: datetime | None,
+    keep_newest: int | None,
+    dry_run: bool,
+) -> int:
+    """Prune each namespace of ``names`` on its own (or, ``dry_run``, count); return how many."""
+    count = 0
+    for name in names:
+        view = in_namespace(store, name)
+        if dry_run:
+            count += await count_prunable(
+                view, updated_before=updated_before, keep_newest=keep_newest
+            )
+        else:
+            count += await view.prune(updated_before=updated_before, keep_newest=keep_newest)
+    return count
 
 
 async def delete_sessions(store: SessionStore, session_ids: Sequence[SessionId]) -> list[SessionId]:

@@ -11,12 +11,22 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 
 from sessionstore._errors import InvalidArgumentError
 from sessionstore._messages import Message
-from sessionstore._records import SessionId, SessionRecord, validate_session_id
+from sessionstore._records import SessionId, SessionRecord, validate_namespace, validate_session_id
 from sessionstore._store import SessionStore
 from sessionstore.cli.seen_ids import IN_MEMORY, SeenIds
 from sessionstore.cli.text import safe_text
 
-__all__ = ["PAGE_SIZE", "UnknownSessionError", "iter_sessions", "scan_once", "unique_ids"]
+__all__ = [
+    "PAGE_SIZE",
+    "UnknownSessionError",
+    "check_namespace",
+    "in_namespace",
+    "iter_sessions",
+    "namespace_label",
+    "scan_once",
+    "selected_namespaces",
+    "unique_ids",
+]
 
 #: Sessions read per page when streaming a whole store.
 PAGE_SIZE = 500
@@ -28,6 +38,26 @@ class UnknownSessionError(InvalidArgumentError):
     def __init__(self, session_id: str) -> None:
         super().__init__(f"no session with id {safe_text(session_id, quote=True)}")
         self.session_id = session_id
+
+
+def check_namespace(name: str) -> str:
+    """``name`` if it names a namespace: ``""`` (the default) or 1 to 256 UTF-8 bytes, no NUL."""
+    return name if name == "" else validate_namespace(name)
+
+
+def in_namespace(store: SessionStore, name: str) -> SessionStore:
+    """The view of ``store`` that sees namespace ``name`` (``""``: the store itself)."""
+    return store if name == "" else store.namespace(name)
+
+
+def namespace_label(name: str) -> str:
+    """A namespace for people: quoted and terminal-safe, ``(default)`` for ``""``."""
+    return "(default)" if name == "" else safe_text(name, quote=True)
+
+
+async def selected_namespaces(store: SessionStore, name: str, every: bool) -> list[str]:
+    """The namespaces a command works on: all that hold sessions when ``every``, else ``name``."""
+    return await store.namespaces() if every else [name]
 
 
 def unique_ids(ids: Iterable[str]) -> list[SessionId]:
@@ -64,13 +94,14 @@ async def iter_sessions(
     (oldest write first), with ``scan_once``: safe on a store being written,
     where no session that exists throughout is skipped and one written
     meanwhile may come with its earlier state. A session deleted between
-    listing and loading is skipped.
+    listing and loading is skipped. Each record and its transcript are read
+    together (``snapshot``), so the record's attributes go with those messages.
     """
     records = scan_once(store, page_size) if ids is None else _named(store, ids)
     async for record in records:
-        messages = await store.load(record.id)
-        if messages is not None:
-            yield record, messages
+        snapshot = await store.snapshot(record.id)
+        if snapshot is not None:
+            yield snapshot.record, snapshot.messages
 
 
 async def _named(store: SessionStore, ids: Sequence[str]) -> AsyncIterator[SessionRecord]:

@@ -26,9 +26,16 @@ from sessionstore._messages import (
     ToolUseBlock,
 )
 from sessionstore._records import SessionRecord
-from sessionstore.cli.text import format_timestamp, safe_text
+from sessionstore.cli.text import encode_json, format_timestamp, safe_text
 
-__all__ = ["ROLE_STYLES", "decoded_size", "record_to_json", "render_records", "render_transcript"]
+__all__ = [
+    "ROLE_STYLES",
+    "attribute_text",
+    "decoded_size",
+    "record_to_json",
+    "render_records",
+    "render_transcript",
+]
 
 ROLE_STYLES: dict[Role, str] = {
     Role.USER: "bold green",
@@ -42,33 +49,54 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def render_records(console: Console, records: Sequence[SessionRecord]) -> None:
-    """Print ``records`` as a table of id, messages, created, updated and version (UTC)."""
+def attribute_text(value: Any) -> str:
+    """An attribute value for a terminal: a string as itself, anything else as its JSON."""
+    text = value if isinstance(value, str) else encode_json(value).decode()
+    return safe_text(text)
+
+
+def render_records(
+    console: Console,
+    records: Sequence[tuple[str, SessionRecord]],
+    *,
+    show_namespace: bool = False,
+) -> None:
+    """Print (namespace, record) pairs as a table: [namespace,] id, title, messages, times (UTC)."""
     table = Table(show_edge=False, header_style="bold")
+    if show_namespace:
+        table.add_column("namespace", overflow="fold")
     table.add_column("id", overflow="fold")
+    table.add_column("title", overflow="ellipsis", max_width=40, no_wrap=True)
     table.add_column("messages", justify="right")
     table.add_column("created (UTC)", no_wrap=True)
     table.add_column("updated (UTC)", no_wrap=True)
     table.add_column("version", justify="right")
-    for record in records:
-        table.add_row(
+    for namespace, record in records:
+        title = record.attributes.get("title")
+        where = Text(safe_text(namespace)) if namespace else Text("(default)", style="dim")
+        cells: list[RenderableType] = [where] if show_namespace else []
+        cells += [
             Text(safe_text(record.id)),
+            Text("" if title is None else attribute_text(title)),
             str(record.message_count),
             _when(record.created_at),
             _when(record.updated_at),
             str(record.version),
-        )
+        ]
+        table.add_row(*cells)
     console.print(table)
 
 
-def record_to_json(record: SessionRecord) -> dict[str, Any]:
+def record_to_json(record: SessionRecord, namespace: str = "") -> dict[str, Any]:
     """A record as JSON-ready values (``list --json``)."""
     return {
         "id": str(record.id),
+        "namespace": namespace,
         "message_count": record.message_count,
         "created_at": format_timestamp(record.created_at),
         "updated_at": format_timestamp(record.updated_at),
         "version": record.version,
+        "attributes": dict(record.attributes),
     }
 
 
@@ -133,20 +161,38 @@ def _message_panel(index: int, message: Message) -> Panel:
     return Panel(Group(*parts), title=title, title_align="left", border_style=border)
 
 
+def _header(record: SessionRecord, namespace: str, shown: int) -> Text:
+    """The lines under a transcript's title: where, how many, version, times, attributes."""
+    total = record.message_count
+    plural = "s" if total != 1 else ""
+    lines = [f"{total} message{plural}, version {record.version}"]
+    if shown < total:
+        lines[0] += f"; showing the last {shown}"
+    if namespace:
+        lines.insert(0, f"namespace {safe_text(namespace, quote=True)}")
+    lines.append(f"created {_when(record.created_at)} UTC, updated {_when(record.updated_at)} UTC")
+    for key, value in sorted(record.attributes.items()):
+        lines.append(f"{safe_text(key)}: {attribute_text(value)}")
+    return Text("\n" + "\n".join(lines), style="dim")
+
+
 def render_transcript(
-    console: Console, session_id: str, record: SessionRecord | None, messages: Sequence[Message]
+    console: Console,
+    record: SessionRecord,
+    messages: Sequence[Message],
+    *,
+    namespace: str = "",
 ) -> None:
-    """Print a transcript for a person: a header, then one coloured panel per message."""
-    header = Text.assemble(("session ", "bold"), (safe_text(session_id, quote=True), "bold"))
-    if record is not None:
-        plural = "s" if len(messages) != 1 else ""
-        header.append(
-            f"\n{len(messages)} message{plural}, version {record.version}\n"
-            f"created {_when(record.created_at)} UTC, updated {_when(record.updated_at)} UTC",
-            style="dim",
-        )
+    """Print a transcript for a person: a header, then one coloured panel per message.
+
+    ``messages`` may be the tail of the transcript; panels are numbered by
+    their index in the whole transcript.
+    """
+    header = Text.assemble(("session ", "bold"), (safe_text(record.id, quote=True), "bold"))
+    header.append(_header(record, namespace, len(messages)))
     console.print(header)
     if not messages:
         console.print(Text("(no messages)", style="dim italic"))
-    for index, message in enumerate(messages):
+    first = record.message_count - len(messages)
+    for index, message in enumerate(messages, start=first):
         console.print(_message_panel(index, message))

@@ -29,10 +29,16 @@ from sessionstore._errors import SessionStoreError
 from sessionstore._open import resolve_url
 from sessionstore._records import SessionRecord
 from sessionstore._urls import scrub_secrets, url_passwords
+from sessionstore.cli.reading import check_namespace
 from sessionstore.cli.text import encode_json
 
 __all__ = [
+    "AllNamespacesOption",
+    "NamespaceOption",
     "UrlOption",
+    "checked_namespace",
+    "namespace_option",
+    "namespace_scope",
     "binary_stdout",
     "err_console",
     "fail",
@@ -56,6 +62,38 @@ UrlOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def namespace_option(flag: str, help: str) -> Any:
+    """A ``typer.Option`` naming one namespace (``NS``) under ``flag``."""
+    return typer.Option(flag, metavar="NS", help=help, show_default=False)
+
+
+NamespaceOption = Annotated[
+    str, namespace_option("--namespace", 'The namespace to work in (default: "", the default one).')
+]
+
+AllNamespacesOption = Annotated[
+    bool,
+    typer.Option(
+        "--all-namespaces", help="Every namespace that holds sessions, one after another."
+    ),
+]
+
+
+def checked_namespace(name: str, option: str = "--namespace") -> str:
+    """``name`` if it is a namespace (``""`` or 1 to 256 UTF-8 bytes), else a usage error."""
+    try:
+        return check_namespace(name)
+    except SessionStoreError as exc:
+        usage_error(str(exc), param_hint=f"'{option}'")
+
+
+def namespace_scope(namespace: str, every: bool) -> str:
+    """``--namespace`` checked, and not given together with ``--all-namespaces`` (usage error)."""
+    if every and namespace != "":
+        usage_error("give --namespace or --all-namespaces, not both", param_hint="'--namespace'")
+    return checked_namespace(namespace)
 
 
 def url_from(option: str | None) -> str:

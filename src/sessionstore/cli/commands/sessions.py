@@ -8,13 +8,16 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from sessionstore._messages import Message
 from sessionstore._open import open_store
-from sessionstore._records import ListOptions, SessionId, SessionRecord
+from sessionstore._records import ListOptions, SessionId, SessionRecord, Snapshot
 from sessionstore._urls import redact_url
 from sessionstore.cli.commands._common import (
+    AllNamespacesOption,
+    NamespaceOption,
     UrlOption,
+    checked_namespace,
     err_console,
+    namespace_scope,
     out_console,
     print_json_lines,
     run,
@@ -22,7 +25,12 @@ from sessionstore.cli.commands._common import (
 )
 from sessionstore.cli.demo import DEMO_SESSIONS, write_demo
 from sessionstore.cli.maintenance import delete_sessions
-from sessionstore.cli.reading import UnknownSessionError, unique_ids
+from sessionstore.cli.reading import (
+    UnknownSessionError,
+    in_namespace,
+    selected_namespaces,
+    unique_ids,
+)
 from sessionstore.cli.render import record_to_json, render_records, render_transcript
 from sessionstore.cli.text import safe_text
 
@@ -33,6 +41,8 @@ DEFAULT_LIST_LIMIT = 50
 
 def list_command(
     url: UrlOption = None,
+    namespace: NamespaceOption = "",
+    all_namespaces: AllNamespacesOption = False,
     limit: Annotated[
         int, typer.Option(min=0, help="Sessions to show; 0 shows all (slow on a big store).")
     ] = DEFAULT_LIST_LIMIT,
@@ -44,7 +54,8 @@ def list_command(
         bool,
         typer.Option(
             "--json",
-            help="One JSON object per line: id, message_count, created_at, updated_at, version.",
+            help="One JSON object per line: id, namespace, message_count, created_at, "
+            "updated_at, version, attributes.",
         ),
     ] = False,
 ) -> None:
@@ -52,21 +63,29 @@ def list_command(
 
     Shows 50 sessions by default: the page is one list_paginated call, so it is
     fast on any store size; use --offset/--limit to page and --newest-first to
-    see the latest. Times are UTC.
+    see the latest. The title column is the session's "title" attribute. With
+    --all-namespaces each namespace gets its own page (--offset and --limit
+    apply within each). Times are UTC.
     """
+    namespace = namespace_scope(namespace, all_namespaces)
     store_url = url_from(url)
     options = ListOptions(offset=offset, limit=limit or None, newest_first=newest_first)
 
-    async def work() -> list[SessionRecord]:
+    async def work() -> list[tuple[str, SessionRecord]]:
         async with open_store(store_url) as store:
-            return await store.list_paginated(options)
+            rows: list[tuple[str, SessionRecord]] = []
+            for name in await selected_namespaces(store, namespace, all_namespaces):
+                page = await in_namespace(store, name).list_paginated(options)
+                rows += [(name, record) for record in page]
+            return rows
 
-    records = run(work(), store_url)
+    rows = run(work(), store_url)
     if as_json:
-        print_json_lines(record_to_json(record) for record in records)
-    elif records:
-        render_records(out_console(wide_when_piped=True), records)
-        _note_more(offset, limit, len(records))
+        print_json_lines(record_to_json(record, name) for name, record in rows)
+    elif rows:
+        render_records(out_console(wide_when_piped=True), rows, show_namespace=all_namespaces)
+        if not all_namespaces:
+            _note_more(offset, limit, len(rows))
     else:
         note = "no sessions" if offset == 0 else f"no sessions after offset {offset}"
         err_console().print(Text(note + (" (try: sessionstore demo)" if offset == 0 else "")))
@@ -83,6 +102,16 @@ def _note_more(offset: int, limit: int, shown: int) -> None:
 def show_command(
     session_id: Annotated[str, typer.Argument(metavar="ID", help="The session id.")],
     url: UrlOption = None,
+    namespace: NamespaceOption = "",
+    last: Annotated[
+        int | None,
+        typer.Option(
+            "--last",
+            min=1,
+            metavar="N",
+            help="Only the last N messages (reads only those, however long the transcript).",
+        ),
+    ] = None,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -92,32 +121,41 @@ def show_command(
 ) -> None:
     """Show one session's transcript: roles in colour, tool calls and results, images.
 
-    An id that starts with '-' goes last, after '--': sessionstore show --url URL -- -my-id.
-    An unknown id is an error (exit code 1).
+    The header shows the session's attributes. An id that starts with '-' goes
+    last, after '--': sessionstore show --url URL -- -my-id. An unknown id is
+    an error (exit code 1).
     """
+    namespace = checked_namespace(namespace)
     store_url = url_from(url)
 
-    async def work() -> tuple[list[Message], SessionRecord | None]:
+    async def work() -> Snapshot:
         async with open_store(store_url) as store:
-            messages = await store.load(session_id)
-            if messages is None:
+            view = in_namespace(store, namespace)
+            snapshot = await view.snapshot(session_id, start=0 if last is None else -last)
+            if snapshot is None:
                 raise UnknownSessionError(session_id)
-            return messages, await store.get(session_id)
+            return snapshot
 
-    messages, record = run(work(), store_url)
+    snapshot = run(work(), store_url)
     if as_json:
-        print_json_lines([messages])
+        print_json_lines([snapshot.messages])
     else:
-        render_transcript(out_console(), session_id, record, messages)
+        render_transcript(out_console(), snapshot.record, snapshot.messages, namespace=namespace)
 
 
-def count_command(url: UrlOption = None) -> None:
-    """Print how many sessions the store holds."""
+def count_command(
+    url: UrlOption = None,
+    namespace: NamespaceOption = "",
+    all_namespaces: AllNamespacesOption = False,
+) -> None:
+    """Print how many sessions the namespace holds (with --all-namespaces: the whole store)."""
+    namespace = namespace_scope(namespace, all_namespaces)
     store_url = url_from(url)
 
     async def work() -> int:
         async with open_store(store_url) as store:
-            return await store.count()
+            names = await selected_namespaces(store, namespace, all_namespaces)
+            return sum([await in_namespace(store, name).count() for name in names])
 
     typer.echo(str(run(work(), store_url)))
 
@@ -125,17 +163,19 @@ def count_command(url: UrlOption = None) -> None:
 def delete_command(
     session_ids: Annotated[list[str], typer.Argument(metavar="ID", help="Ids to delete.")],
     url: UrlOption = None,
+    namespace: NamespaceOption = "",
 ) -> None:
     """Delete sessions. Ids that do not exist are reported but are not an error (exit 0).
 
     All ids are validated before anything is deleted.
     """
+    namespace = checked_namespace(namespace)
     store_url = url_from(url)
 
     async def work() -> tuple[int, list[SessionId]]:
         ids = unique_ids(session_ids)  # every id is checked before the store is touched
         async with open_store(store_url) as store:
-            missing = await delete_sessions(store, ids)
+            missing = await delete_sessions(in_namespace(store, namespace), ids)
         return len(ids) - len(missing), missing
 
     deleted, missing = run(work(), store_url)
@@ -145,16 +185,18 @@ def delete_command(
         typer.echo(f"not found (nothing to delete): {shown}", err=True)
 
 
-def demo_command(url: UrlOption = None) -> None:
+def demo_command(url: UrlOption = None, namespace: NamespaceOption = "") -> None:
     """Write two sample agent conversations (tool calls, results, an image) to look at.
 
-    Re-running it overwrites the demo sessions with the same content.
+    Each has a "title" attribute. Re-running it overwrites the demo sessions
+    with the same content.
     """
+    namespace = checked_namespace(namespace)
     store_url = url_from(url)
 
     async def work() -> list[tuple[str, int]]:
         async with open_store(store_url) as store:
-            return await write_demo(store)
+            return await write_demo(in_namespace(store, namespace))
 
     written = run(work(), store_url)
     # The store opened, so its URL splits and redact_url cannot fail here.
@@ -163,5 +205,7 @@ def demo_command(url: UrlOption = None) -> None:
     for session_id, count in written:
         typer.echo(f"  {session_id} ({count} messages)")
     url_part = f" --url {shlex.quote(shown_url)}" if url is not None else ""
+    if namespace:
+        url_part += f" --namespace {shlex.quote(namespace)}"
     first = next(iter(DEMO_SESSIONS))
     typer.echo(f"next, try: sessionstore show {first}{url_part}")

@@ -6,26 +6,34 @@ import contextlib
 import enum
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import IO, Annotated
 
 import typer
 
+from sessionstore._messages import Message
 from sessionstore._open import open_store
+from sessionstore._records import SessionRecord
+from sessionstore._store import SessionStore
 from sessionstore._urls import redact_url
 from sessionstore.cli.commands._common import (
+    AllNamespacesOption,
+    NamespaceOption,
     UrlOption,
     binary_stdout,
+    checked_namespace,
     fail,
+    namespace_option,
+    namespace_scope,
     progress_bar,
     run,
     url_from,
     usage_error,
 )
 from sessionstore.cli.importing import ImportFile, ImportSummary, LineProblem, write_import
-from sessionstore.cli.reading import iter_sessions
-from sessionstore.cli.transfer import copy_sessions, export_line
+from sessionstore.cli.reading import in_namespace, iter_sessions, selected_namespaces
+from sessionstore.cli.transfer import copy_namespaces, export_line
 
 __all__ = ["ConflictPolicy", "copy_command", "export_command", "import_command"]
 
@@ -69,33 +77,41 @@ def export_command(
         typer.Argument(metavar="ID", help="Sessions to export; all when none given."),
     ] = None,
     url: UrlOption = None,
+    namespace: NamespaceOption = "",
+    all_namespaces: AllNamespacesOption = False,
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write here instead of stdout."),
     ] = None,
 ) -> None:
-    """Export sessions as JSON Lines: {"id", "created_at", "updated_at", "messages"} per line.
+    """Export sessions as JSON Lines, one session per line.
 
-    Timestamps are ISO-8601 UTC with microseconds. Without ids every session is
-    streamed once, page by page in listing order (oldest write first). Safe
+    Each line: {"id", "namespace", "created_at", "updated_at", "attributes",
+    "messages"}. Timestamps are ISO-8601 UTC with microseconds. Without ids
+    every session of the namespace (of each namespace, with --all-namespaces)
+    is streamed once, page by page in listing order (oldest write first). Safe
     while the store is in use: no session that exists throughout the export is
     missed, and one written meanwhile is in it with the state it had when read.
     With -o the file appears only once the export is complete.
     """
+    namespace = namespace_scope(namespace, all_namespaces)
+    if all_namespaces and session_ids:
+        usage_error("ids name sessions of one namespace: give --namespace, not --all-namespaces")
     store_url = url_from(url)
 
     async def work() -> int:
-        exported = 0
         async with open_store(store_url) as store:
+            names = await selected_namespaces(store, namespace, all_namespaces)
             # Check the named ids exist before the output file is created.
-            sessions = iter_sessions(store, session_ids or None)
+            sessions = _namespaced(store, names, session_ids or None)
             first = await anext(sessions, None)
             with _output(output) as stream:
-                if first is not None:
-                    stream.write(export_line(*first))
-                    exported = 1
-                async for record, messages in sessions:
-                    stream.write(export_line(record, messages))
+                if first is None:
+                    return 0
+                stream.write(export_line(*first))
+                exported = 1
+                async for record, messages, name in sessions:
+                    stream.write(export_line(record, messages, name))
                     exported += 1
         return exported
 
@@ -104,13 +120,22 @@ def export_command(
     typer.echo(f"exported {exported} session{'s' if exported != 1 else ''} to {where}", err=True)
 
 
-def _read_input(path: str) -> ImportFile:
+async def _namespaced(
+    store: SessionStore, names: list[str], ids: list[str] | None
+) -> AsyncIterator[tuple[SessionRecord, list[Message], str]]:
+    """``iter_sessions`` of each namespace of ``names`` in turn, each session with its namespace."""
+    for name in names:
+        async for record, messages in iter_sessions(in_namespace(store, name), ids):
+            yield record, messages, name
+
+
+def _read_input(path: str, namespace: str | None) -> ImportFile:
     """The import file at ``path`` (``-``: stdin) read once and checked; unreadable: exit 1."""
     try:
         if path == "-":
-            return ImportFile.read(typer.get_binary_stream("stdin"))
+            return ImportFile.read(typer.get_binary_stream("stdin"), namespace=namespace)
         with open(path, "rb") as stream:
-            return ImportFile.read(stream)
+            return ImportFile.read(stream, namespace=namespace)
     except OSError as exc:
         fail(str(exc))
 
@@ -131,6 +156,14 @@ def import_command(
         str, typer.Argument(metavar="FILE", help="A JSON Lines export, or - for stdin.")
     ],
     url: UrlOption = None,
+    namespace: Annotated[
+        str | None,
+        namespace_option(
+            "--namespace",
+            "Import every session into this namespace (default: each line's own "
+            '"namespace", the default namespace for lines without one).',
+        ),
+    ] = None,
     on_conflict: Annotated[
         ConflictPolicy,
         typer.Option(
@@ -142,17 +175,22 @@ def import_command(
 ) -> None:
     """Import sessions from a JSON Lines file in the format export writes.
 
-    Every line is validated first (JSON, fields, id, messages; duplicate ids are
-    an error); a bad line is reported with its number and nothing is written.
-    Each session is then written in one step, so none is ever half-written.
-    Kept: ids, messages and their order, the order of sessions, and a line's
+    Every line is validated first (JSON, fields, id, namespace, attributes,
+    messages; an id twice in one namespace is an error); a bad line is reported
+    with its number and nothing is written. Each session is then written in one
+    step, so none is ever half-written. Kept: namespaces, ids, attributes,
+    messages and their order, the order of sessions, and a line's
     created_at/updated_at when it has both (on every built-in backend; a store
-    without restore stamps the import time). Versions restart at 1. The file is
-    read once (stdin works like a file); the checked sessions wait in a
-    temporary file, so memory holds one session at a time.
+    without restore stamps the import time). Lines without "namespace" or
+    "attributes" (files of the first release) go to the default namespace with
+    no attributes. Versions restart at 1. The file is read once (stdin works
+    like a file); the checked sessions wait in a temporary file, so memory
+    holds one session at a time.
     """
+    if namespace is not None:
+        namespace = checked_namespace(namespace)
     store_url = url_from(url)
-    with _read_input(file) as imported:
+    with _read_input(file, namespace) as imported:
         if imported.problem_count:
             _report_problems(imported.problems, imported.problem_count, file, "bad line")
 
@@ -177,11 +215,40 @@ def _split_ids(ids: str | None, repeated: list[str] | None) -> list[str] | None:
     return selected or None
 
 
+def _copy_pairs(
+    ctx: typer.Context,
+    namespace: str,
+    every: bool,
+    to_namespace: str | None,
+    selected: list[str] | None,
+) -> list[tuple[str, str]]:
+    """(source, target) namespaces to copy; empty for --all-namespaces (filled from the store)."""
+    if every:
+        if to_namespace is not None:
+            usage_error("--to-namespace needs one source namespace, not --all-namespaces", ctx=ctx)
+        if selected is not None:
+            usage_error("ids name sessions of one namespace: give --namespace", ctx=ctx)
+        return []
+    target = (
+        namespace if to_namespace is None else checked_namespace(to_namespace, "--to-namespace")
+    )
+    return [(namespace, target)]
+
+
 def copy_command(
+    ctx: typer.Context,
     to: Annotated[
         str, typer.Option("--to", metavar="URL", help="The store to copy into.", show_default=False)
     ],
     url: UrlOption = None,
+    namespace: NamespaceOption = "",
+    all_namespaces: AllNamespacesOption = False,
+    to_namespace: Annotated[
+        str | None,
+        namespace_option(
+            "--to-namespace", "The namespace to copy into (default: the same as the source's)."
+        ),
+    ] = None,
     ids: Annotated[
         str | None,
         typer.Option("--ids", metavar="A,B", help="Comma-separated ids to copy (default: all)."),
@@ -193,22 +260,31 @@ def copy_command(
 ) -> None:
     """Copy sessions from the store at --url to the store at --to, page by page.
 
-    Existing sessions in the target are replaced by the source's transcript, so
-    re-running a copy is safe. Ids, messages, the order of sessions and
-    created_at/updated_at are kept (on every built-in backend; a store without
-    restore stamps the copy time); versions in the target are its own. A
-    progress bar is shown on a terminal (on stderr), none when piped.
+    Existing sessions in the target are replaced by the source's, so re-running
+    a copy is safe. Ids, namespaces, attributes, messages, the order of
+    sessions and created_at/updated_at are kept (on every built-in backend; a
+    store without restore stamps the copy time); versions in the target are its
+    own. With --to-namespace the sessions land in that namespace instead, which
+    may be in the same store. A progress bar is shown on a terminal (on
+    stderr), none when piped.
     """
+    namespace = namespace_scope(namespace, all_namespaces)
     source_url = url_from(url)
-    if to == source_url:
-        usage_error("the target is the source store", param_hint="'--to'")
     selected = _split_ids(ids, id_)
+    pairs = _copy_pairs(ctx, namespace, all_namespaces, to_namespace, selected)
+    if to == source_url and (all_namespaces or pairs[0][0] == pairs[0][1]):
+        usage_error("the target is the source store", param_hint="'--to'")
 
     async def work() -> int:
         async with open_store(source_url) as source, open_store(to) as target:
-            total = len(set(selected)) if selected is not None else await source.count()
+            if all_namespaces:
+                pairs.extend((name, name) for name in await source.namespaces())
+            if selected is not None:
+                total = len(set(selected)) * len(pairs)
+            else:
+                total = sum([await in_namespace(source, name).count() for name, _ in pairs])
             with progress_bar("copying", total, time_remaining=True) as advance:
-                return await copy_sessions(source, target, selected, on_copied=advance)
+                return await copy_namespaces(source, target, pairs, selected, on_copied=advance)
 
     copied = run(work(), source_url, to)
     # Both stores opened, so their URLs split and redact_url cannot fail here.
