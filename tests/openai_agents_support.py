@@ -231,12 +231,14 @@ def dumped(items: list[Any]) -> list[str]:
 
 def readme_backend() -> SessionStore:
     """A store of the README's example backend (``examples/custom_backend.py``)."""
-    module = _load("custom_backend_example", ROOT / "examples" / "custom_backend.py")
-    store: SessionStore = module.DictSessionStore()
+    store: SessionStore = load_example("custom_backend").DictSessionStore()
     return store
 
 
-def _load(name: str, path: Path) -> ModuleType:
+def load_example(stem: str) -> ModuleType:
+    """The module ``examples/<stem>.py``, imported once."""
+    name = f"example_{stem}"
+    path = ROOT / "examples" / f"{stem}.py"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)

@@ -13,7 +13,13 @@ from agents import Agent, Runner, function_tool, set_tracing_disabled
 from agents.memory import Session, SessionABC, SessionSettings
 from agents.testing import ScriptedModel, assistant_message, function_call
 
-from openai_agents_support import SAMPLE_ITEMS, dumped, readme_backend, union_members
+from openai_agents_support import (
+    SAMPLE_ITEMS,
+    dumped,
+    load_example,
+    readme_backend,
+    union_members,
+)
 from sessionstore import (
     InvalidArgumentError,
     InvalidSessionIdError,
@@ -238,3 +244,11 @@ async def test_a_runner_turn_with_the_sdks_scripted_model(store: SessionStore) -
     transcript = [m.text_or_summary() for m in await store.load("run") or []]
     assert transcript[0] == "Weather in Oslo?" and "sunny in Oslo" in transcript[2]
     model.assert_complete()
+
+
+async def test_the_example_runs_offline(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    example = load_example("openai_agents_session")
+    await example.main(store_url)
+    printed = capsys.readouterr().out
+    assert "assistant: You asked about the weather in Oslo." in printed
+    assert "[tool call weather (call_1)" in printed

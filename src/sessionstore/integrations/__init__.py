@@ -8,10 +8,13 @@ used (``import sessionstore.integrations`` imports no framework):
 
 Every adapter takes ``store=`` as a ``SessionStore`` (a namespace view is
 fine), a URL, or None for ``$SESSIONSTORE_URL`` then the default; stores
-opened from the same URL are shared by the whole process, so building one
-adapter per request is cheap.
+opened from the same URL are shared by the whole process (``shared_store``), so
+building one adapter per request is cheap; ``await close_shared_stores()`` at
+shutdown closes them.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from sessionstore.integrations._shared import close_shared_stores, shared_store
+
+__all__ = ["close_shared_stores", "shared_store"]
