@@ -148,6 +148,10 @@ def test_one_store_from_the_facade_and_asyncio_run_per_call(store_url: str) -> N
         assert not store.closed  # a store given to the facade stays open
         loaded = asyncio.run(store.load("mixed"))
         assert loaded is not None and loaded[-1].text == "sync 2"
+    assert facade.closed and not store.closed
+    with pytest.raises(StoreClosedError):
+        facade.count()
+    assert asyncio.run(store.count()) == 1
     asyncio.run(store.close())
 
 

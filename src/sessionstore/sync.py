@@ -2,9 +2,9 @@
 
 Scripts, Flask or Django views and notebooks (whose event loop is already
 running) call the same methods by the same names and get plain values back.
-Each call runs on a private event loop in a thread of the facade's own, so a
-caller inside a running loop does not need ``nest_asyncio`` and never runs the
-store on its own loop; the store itself is safe to use from that loop and any
+Each call runs on a private event loop, in one daemon thread for the process,
+so a caller inside a running loop needs no ``nest_asyncio`` and never runs
+the store on its own loop; the store itself is safe to use from that loop and any
 other at the same time ("Threads and event loops" in the contract).
 
 A facade made from a URL opens the store and closes it with ``close()`` or at
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import os
 import threading
-import weakref
 from collections.abc import AsyncIterator, Coroutine, Generator, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
@@ -34,21 +34,24 @@ _T = TypeVar("_T")
 
 
 class _LoopThread:
-    """An event loop running forever on a daemon thread, started on first use."""
+    """The process's private event loop, on a daemon thread started on first use.
+
+    One loop serves every facade: pools bound to a loop (psycopg, redis-py) are
+    made once on it and live as long as their store, rather than being stranded
+    on the loop of a facade that has gone. A forked child starts its own.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._stopped = False
+        self._pid = 0
 
     def run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
         """Run ``coroutine`` on the private loop and return its result (or raise its error)."""
-        try:
-            loop = self._running_loop()
-        except BaseException:
-            coroutine.close()
-            raise
+        loop = self._loop if self._pid == os.getpid() else None
+        if loop is None:
+            loop = self._start()
         if threading.current_thread() is self._thread:
             coroutine.close()
             raise RuntimeError(
@@ -56,36 +59,19 @@ class _LoopThread:
             )
         return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
 
-    def _running_loop(self) -> asyncio.AbstractEventLoop:
+    def _start(self) -> asyncio.AbstractEventLoop:
         with self._lock:
-            if self._stopped:
-                raise StoreClosedError("SyncSessionStore is closed")
-            if self._loop is None:
+            if self._loop is None or self._pid != os.getpid():
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(
                     target=loop.run_forever, name="sessionstore-sync", daemon=True
                 )
                 thread.start()
-                self._loop, self._thread = loop, thread
+                self._loop, self._thread, self._pid = loop, thread, os.getpid()
             return self._loop
 
-    @property
-    def stopped(self) -> bool:
-        """Whether ``stop`` was called."""
-        return self._stopped
 
-    def stop(self) -> None:
-        """Stop the loop and join its thread; idempotent."""
-        with self._lock:
-            self._stopped = True
-            loop, thread = self._loop, self._thread
-            self._loop = self._thread = None
-        if loop is None or thread is None:
-            return
-        loop.call_soon_threadsafe(loop.stop)
-        if thread is not threading.current_thread():
-            thread.join()
-            loop.close()
+_LOOP = _LoopThread()
 
 
 class SyncSessionStore:
@@ -107,15 +93,13 @@ class SyncSessionStore:
                 "SyncSessionStore needs a SessionStore, a URL or None, "
                 f"got {type(store_or_url).__name__}"
             )
-        self._runner = _LoopThread()
         self._is_view = False
-        self._finalizer = weakref.finalize(self, self._runner.stop)
+        self._closed = False
 
     @classmethod
-    def _view(cls, store: SessionStore, runner: _LoopThread) -> SyncSessionStore:
+    def _view(cls, store: SessionStore) -> SyncSessionStore:
         view = cls.__new__(cls)
-        view._store, view._owns_store, view._runner, view._is_view = store, False, runner, True
-        view._finalizer = weakref.finalize(view, lambda: None)
+        view._store, view._owns_store, view._is_view, view._closed = store, False, True, False
         return view
 
     def __repr__(self) -> str:
@@ -143,15 +127,18 @@ class SyncSessionStore:
 
     @property
     def closed(self) -> bool:
-        """Whether the store was closed."""
-        return self._store.closed
+        """Whether this facade or its store was closed."""
+        return self._closed or self._store.closed
 
     def namespace(self, name: str) -> SyncSessionStore:
         """A synchronous view of namespace ``name`` of the same storage (see ``SessionStore``)."""
-        return SyncSessionStore._view(self._store.namespace(name), self._runner)
+        return SyncSessionStore._view(self._store.namespace(name))
 
     def _run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
-        return self._runner.run(coroutine)
+        if self._closed:
+            coroutine.close()
+            raise StoreClosedError("SyncSessionStore is closed")
+        return _LOOP.run(coroutine)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -160,16 +147,15 @@ class SyncSessionStore:
         self._run(self._store.open())
 
     def close(self) -> None:
-        """Close the store if this facade opened it, and stop the private loop. Idempotent.
+        """Close the store if this facade opened it; later calls raise StoreClosedError.
 
-        A namespace view's ``close`` does nothing, as for async views.
+        Idempotent. A namespace view's ``close`` does nothing, as for async views.
         """
-        if self._is_view:
+        if self._is_view or self._closed:
             return
-        if self._owns_store and not self._runner.stopped:
-            self._run(self._store.close())
-        self._finalizer.detach()
-        self._runner.stop()
+        if self._owns_store:
+            _LOOP.run(self._store.close())
+        self._closed = True
 
     def __enter__(self) -> Self:
         return self
@@ -226,8 +212,7 @@ class SyncSessionStore:
                 if len(page) < page_size:
                     return
         finally:
-            if not self._runner.stopped:
-                self._run(_close_iterator(records))
+            _LOOP.run(_close_iterator(records))
 
     # -- writing -------------------------------------------------------------------------------
 
