@@ -71,6 +71,12 @@ _OUTPUTS = {
     "program_output": "result",
 }
 _ENCODER = msgspec.json.Encoder(order="sorted")
+#: The key sets of the items ``message_to_items`` makes from a view: only these can match.
+_VIEWABLE_KEYS = [
+    {"role", "content"},
+    {"type", "call_id", "name", "arguments"},
+    {"type", "call_id", "output"},
+]
 
 
 def to_plain_item(item: Any) -> Item:
@@ -91,7 +97,7 @@ def item_to_message(item: Any) -> Message:
     converts back into exactly the same item."""
     data = to_plain_item(item)
     view = _view(data)
-    if _same(message_to_items(view), [data]):
+    if data.keys() in _VIEWABLE_KEYS and _same(message_to_items(view), [data]):
         return view
     return Message(view.role, view.content, view.name, {METADATA_KEY: {"item": data}})
 
