@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +179,12 @@ def test_without_a_url_it_opens_sessionstore_url(
 def test_bad_argument_raises_invalid_argument() -> None:
     with pytest.raises(InvalidArgumentError, match="SessionStore, a URL or None"):
         SyncSessionStore(42)  # type: ignore[arg-type]
+
+
+def test_the_readme_example_runs(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Synchronous code", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match is not None
+    exec(match.group(1).replace("sqlite:///sessions.db", store_url), {})
+    assert capsys.readouterr().out.strip() == "['Hi!']"
