@@ -68,6 +68,8 @@ async def test_add_get_pop_clear(store: SessionStore) -> None:
     await session.clear_session()
     assert await session.get_items() == []
     assert await store.get("user-42") is None
+    session.close()  # as SQLiteSession.close(): the shared store stays open
+    assert not store.closed
 
 
 async def test_get_items_reads_the_tail_and_honours_session_settings(store: SessionStore) -> None:
@@ -120,6 +122,16 @@ async def test_every_item_kind_round_trips_exactly(store: SessionStore) -> None:
     assert dumped(await session.get_items()) == dumped(items)
     assert dumped([await session.pop_item()]) == dumped(items[-1:])
     assert dumped(await session.get_items(limit=3)) == dumped(items[-4:-1])
+
+
+async def test_an_item_reference_without_its_optional_type_round_trips(
+    store: SessionStore,
+) -> None:
+    session = SessionStoreSession("ref", store)
+    await session.add_items([{"id": "msg_0"}])
+    assert await session.get_items() == [{"id": "msg_0"}]
+    stored = await store.load("ref") or []
+    assert stored[0].text_or_summary() == "[item reference msg_0]"
 
 
 async def test_stored_messages_are_a_readable_transcript(store: SessionStore) -> None:

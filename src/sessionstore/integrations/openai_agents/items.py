@@ -270,6 +270,8 @@ def _tool_names(data: Item) -> str:
 def _summary_of_unknown(data: Item) -> str:
     if data.get("__enc__") is not None:
         return "[encrypted item]"
+    if "type" not in data and "id" in data:  # an item_reference may omit its type
+        return _SUMMARIES["item_reference"](data)
     return f"[{data.get('type') or 'item'}]"
 
 

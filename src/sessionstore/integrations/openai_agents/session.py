@@ -110,6 +110,10 @@ class SessionStoreSession(SessionABC):
         """Delete the whole history."""
         await _await_mutation(self.store.delete(self.session_id))
 
+    def close(self) -> None:
+        """Nothing: the store may be shared (as ``SQLiteSession.close`` is called, code that
+        calls it keeps working). Close the store, or ``close_shared_stores()``, at shutdown."""
+
     # -- the SDK's private compaction hooks -----------------------------------------------------
 
     def _items_are_plain(self) -> bool:
