@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import os
+import sys
 import threading
 from collections.abc import AsyncIterator, Coroutine, Generator, Iterable, Mapping
 from datetime import datetime
@@ -212,7 +213,9 @@ class SyncSessionStore:
                 if len(page) < page_size:
                     return
         finally:
-            _LOOP.run(_close_iterator(records))
+            # At interpreter exit the loop's daemon thread no longer runs: waiting would hang.
+            if not sys.is_finalizing():
+                _LOOP.run(_close_iterator(records))
 
     # -- writing -------------------------------------------------------------------------------
 
