@@ -11,6 +11,8 @@ import pydantic
 import pytest
 from agents import set_tracing_disabled
 from agents.memory import Session, SessionABC, SessionSettings
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from openai_agents_support import (
     SAMPLE_ITEMS,
@@ -29,7 +31,12 @@ from sessionstore import (
     open_store,
 )
 from sessionstore.integrations._shared import close_shared_stores, require_extra, shared_store
-from sessionstore.integrations.openai_agents import METADATA_KEY, SessionStoreSession
+from sessionstore.integrations.openai_agents import (
+    METADATA_KEY,
+    SessionStoreSession,
+    item_to_message,
+    message_to_items,
+)
 
 set_tracing_disabled(True)  # offline: no trace export
 
@@ -228,3 +235,46 @@ async def test_unicode_and_sql_like_text_round_trip(store: SessionStore) -> None
     session = SessionStoreSession("'; DROP TABLE sessions;--", store)
     await session.add_items(_items(*texts))
     assert await session.get_items() == _items(*texts)
+
+
+async def test_a_cancelled_add_still_settles_its_write(store: SessionStore) -> None:
+    # As SQLiteSession does: the caller learns of its cancellation only once the write settled.
+    session = SessionStoreSession("s", store)
+    task = asyncio.create_task(session.add_items(_items("landed")))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await session.get_items() == _items("landed")
+
+
+_JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(blacklist_categories=["Cs"]), max_size=20)
+)
+_KEYS = st.text(st.characters(blacklist_categories=["Cs"]), max_size=8)
+_JSON = st.recursive(
+    _JSON_SCALARS,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(_KEYS, children, max_size=3),
+    max_leaves=20,
+)
+_KINDS = st.sampled_from([None, "message", "function_call", "reasoning", "mcp_call", "novel"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=_KINDS,
+    role=st.sampled_from([None, "user", "assistant", "system", "developer", "tool"]),
+    rest=st.dictionaries(_KEYS, _JSON, max_size=5),
+)
+def test_any_json_item_reads_back_exactly(kind: str | None, role: str | None, rest: Any) -> None:
+    item = dict(rest)
+    if kind is not None:
+        item["type"] = kind
+    if role is not None:
+        item["role"] = role
+    stored = Message.from_json(item_to_message(item).to_json())
+    assert dumped(message_to_items(stored)) == dumped([item])

@@ -92,8 +92,11 @@ async def test_snapshot_replaces_its_suffix_atomically(store: SessionStore) -> N
     snapshot = await session._get_compaction_snapshot(3)
     assert snapshot is not None and snapshot.items == _items("c", "d", "e")
     assert not snapshot.complete
+    before = await store.get("s")
     assert await snapshot.replace_suffix(1, [SUMMARY])
     assert await session.get_items() == [*_items("a", "b", "c"), SUMMARY]
+    after = await store.get("s")
+    assert before is not None and after is not None and after.version == before.version + 1
 
 
 async def test_snapshot_of_a_short_history_is_complete(store: SessionStore) -> None:
