@@ -182,6 +182,8 @@ def _block_item(block: Block) -> Item:
 
 def _view(data: Item) -> Message:
     kind = data.get("type")
+    if not isinstance(kind, str):
+        kind = None  # not a kind the SDK defines; the item is kept verbatim anyway
     role = data.get("role")
     if kind in (None, "message") and isinstance(role, str) and role in _ROLES:
         return Message(_ROLES[role], _message_content(data.get("content")))
@@ -195,7 +197,7 @@ def _view(data: Item) -> Message:
         verdict = "approved" if data.get("approve") else "denied"
         block = ToolResultBlock(str(data.get("approval_request_id", "")), verdict)
         return Message(Role.TOOL, [block])
-    summary = _SUMMARIES.get(kind if isinstance(kind, str) else "", _summary_of_unknown)
+    summary = _SUMMARIES.get(kind or "", _summary_of_unknown)
     role_of_summary = Role.SYSTEM if kind in _SYSTEM_KINDS else Role.ASSISTANT
     return Message(role_of_summary, [TextBlock(summary(data))])
 
