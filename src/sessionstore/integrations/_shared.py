@@ -13,10 +13,17 @@ import importlib
 import threading
 from types import ModuleType
 
-from sessionstore._errors import InvalidArgumentError, MissingDependencyError
-from sessionstore._open import open_store, resolve_url
-from sessionstore._records import SessionId, validate_session_id
-from sessionstore._store import SessionStore
+from sessionstore import (
+    InvalidArgumentError,
+    MissingDependencyError,
+    SessionId,
+    SessionStore,
+    open_store,
+)
+
+# The two helpers below have no public name yet: the id rule and the URL default are the core's.
+from sessionstore._open import resolve_url
+from sessionstore._records import validate_session_id
 
 __all__ = [
     "close_shared_stores",

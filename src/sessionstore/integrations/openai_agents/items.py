@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from sessionstore._messages import (
+from sessionstore import (
     Base64ImageSource,
     Block,
     ImageBlock,

@@ -13,9 +13,7 @@ from agents.memory.session_settings import (
     resolve_session_limit,
 )
 
-from sessionstore._errors import ConflictError, SessionNotFoundError
-from sessionstore._messages import Message
-from sessionstore._store import SessionStore
+from sessionstore import ConflictError, Message, SessionNotFoundError, SessionStore
 from sessionstore.integrations._shared import resolve_store, validate_id
 from sessionstore.integrations.openai_agents.items import (
     item_to_message,
