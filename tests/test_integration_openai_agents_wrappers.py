@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -154,3 +156,22 @@ async def test_encrypted_compaction_drops_expired_items_in_the_same_write(
 def _envelope_at(session: EncryptedSession, item: Any, moment: float) -> Any:
     token = session.cipher.encrypt_at_time(json.dumps(item).encode(), int(moment))
     return {"__enc__": 1, "v": 1, "kid": "hkdf-v1", "payload": token.decode()}
+
+
+def test_an_sdk_release_without_the_private_helpers_still_works(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import agents.memory.session as sdk_session
+
+    from sessionstore.integrations.openai_agents import _sdk
+
+    monkeypatch.delattr(sdk_session, "_CompactionSnapshot")
+    monkeypatch.delattr(sdk_session, "_await_mutation")
+    try:
+        fallback = importlib.reload(_sdk)
+        assert fallback.CompactionSnapshot is None
+        assert asyncio.run(fallback.await_mutation(asyncio.sleep(0, "done"))) == "done"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(_sdk)
+    assert _sdk.CompactionSnapshot is sdk_session._CompactionSnapshot

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from agents.items import TResponseInputItem
-from agents.memory.session import SessionABC, _await_mutation, _CompactionSnapshot
+from agents.memory.session import SessionABC
 from agents.memory.session_settings import (
     SessionSettings,
     coerce_session_settings,
@@ -15,6 +15,7 @@ from agents.memory.session_settings import (
 
 from sessionstore import ConflictError, Message, SessionNotFoundError, SessionStore
 from sessionstore.integrations._shared import resolve_store, validate_id
+from sessionstore.integrations.openai_agents._sdk import CompactionSnapshot, await_mutation
 from sessionstore.integrations.openai_agents.items import (
     item_to_message,
     message_to_items,
@@ -87,12 +88,12 @@ class SessionStoreSession(SessionABC):
         if not items:
             return
         messages = [item_to_message(item) for item in items]
-        await _await_mutation(self.store.append(self.session_id, messages))
+        await await_mutation(self.store.append(self.session_id, messages))
 
     async def pop_item(self) -> Item | None:
         """Remove and return the newest item (one atomic ``pop``), or None when empty."""
         while True:
-            popped = await _await_mutation(self.store.pop(self.session_id))
+            popped = await await_mutation(self.store.pop(self.session_id))
             if not popped:
                 return None
             items = message_to_items(popped[0])
@@ -100,13 +101,13 @@ class SessionStoreSession(SessionABC):
                 # A message from another framework that stands for several items: the
                 # others go back as messages of their own, in a second write.
                 rest = [item_to_message(item) for item in items[:-1]]
-                await _await_mutation(self.store.append(self.session_id, rest))
+                await await_mutation(self.store.append(self.session_id, rest))
             if items:
                 return cast(Item, items[-1])
 
     async def clear_session(self) -> None:
         """Delete the whole history."""
-        await _await_mutation(self.store.delete(self.session_id))
+        await await_mutation(self.store.delete(self.session_id))
 
     def close(self) -> None:
         """Nothing: the store may be shared (as ``SQLiteSession.close`` is called, code that
@@ -127,15 +128,15 @@ class SessionStoreSession(SessionABC):
         if not self._items_are_plain():
             return False
         messages = [item_to_message(item) for item in items]
-        await _await_mutation(self.store.save(self.session_id, messages))
+        await await_mutation(self.store.save(self.session_id, messages))
         return True
 
     async def _get_compaction_snapshot(
         self, limit: int, *, prune_prefix: PrunePrefix | None = None
-    ) -> _CompactionSnapshot | None:
+    ) -> CompactionSnapshot | None:
         """The last ``limit`` items and the record, read atomically, with a replacement
         of their suffix that happens only if the session was not written meanwhile."""
-        if not self._items_are_plain():
+        if CompactionSnapshot is None or not self._items_are_plain():
             return None
         snap = await self.store.snapshot(self.session_id, start=-limit)
         messages = snap.messages if snap is not None else []
@@ -151,7 +152,7 @@ class SessionStoreSession(SessionABC):
                 return False
             replacement = [item_to_message(item) for item in output]
             try:
-                await _await_mutation(
+                await await_mutation(
                     self._replace_from(offset + start, replacement, version, prune_prefix)
                 )
             except (ConflictError, SessionNotFoundError):
@@ -159,7 +160,7 @@ class SessionStoreSession(SessionABC):
             return True
 
         complete = snap is None or snap.record.message_count <= limit
-        return _CompactionSnapshot(items, complete, replace_suffix)
+        return CompactionSnapshot(items, complete, replace_suffix)
 
     async def _replace_from(
         self,
