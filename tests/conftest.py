@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,19 @@ def store_urls(request: pytest.FixtureRequest) -> StoreUrls:
     """Fresh stores by URL, once per backend whose stores other processes can open."""
     urls: StoreUrls = request.getfixturevalue(f"{request.param}_urls")
     return urls
+
+
+#: The backends ``store_url`` runs on. TODO(merge): the round-2 ports of the URL backends
+#: (sqlite, postgres, redis) are not on c2 yet; once merged, enable them here with
+#: ``STORE_URL_BACKENDS = ["memory", *URL_BACKENDS]``.
+STORE_URL_BACKENDS = ["memory"]
+
+
+@pytest.fixture(params=STORE_URL_BACKENDS)
+def store_url(request: pytest.FixtureRequest) -> str:
+    """The URL of a fresh, empty store, once per backend (memory: a URL no other test uses)."""
+    if request.param == "memory":
+        # memory:// ignores its query; a unique one keeps stores shared by URL apart.
+        return f"memory://?store={uuid.uuid4().hex}"
+    urls: StoreUrls = request.getfixturevalue(f"{request.param}_urls")
+    return urls.new()
