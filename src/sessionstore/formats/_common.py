@@ -14,7 +14,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -30,6 +30,8 @@ from sessionstore._messages import (
     ToolUseBlock,
 )
 
+_Item = TypeVar("_Item")
+
 __all__ = [
     "ContentParts",
     "FormatError",
@@ -41,6 +43,7 @@ __all__ = [
     "optional",
     "parse_arguments",
     "render_messages",
+    "render_view",
     "require",
     "split_blocks",
     "stored_copy",
@@ -118,7 +121,7 @@ def convert_items(
             message = readable(item)
         except FormatError as exc:
             raise InvalidMessageError(f"item {index}: {exc}", index=index) from exc
-        messages.append(verbatim(message, key, item, render(message)))
+        messages.append(verbatim(message, key, item, render_view(render, message)))
     return messages
 
 
@@ -153,8 +156,15 @@ def render_messages(
         if kept is not None:
             items.append(kept)
         else:
-            items.extend(render(message))
+            items.extend(render_view(render, message))
     return items
+
+
+def render_view(render: Callable[[Message], list[_Item]], message: Message) -> list[_Item]:
+    """``render(message)``; nothing for a message without content (an item no view can show)."""
+    if isinstance(message.content, list) and not message.content:
+        return []
+    return render(message)
 
 
 def stored_copy(message: Message, key: str) -> Any:
@@ -222,9 +232,14 @@ class ContentParts:
 def parse_arguments(arguments: str) -> Any:
     """Tool-call arguments (JSON text) as a value; text that is not JSON stays a string."""
     try:
-        return json.loads(arguments)
+        return json.loads(arguments, parse_constant=_refuse_constant)
     except ValueError:
         return arguments
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON: such arguments stay text (and the item is kept verbatim).
+    raise ValueError(f"{name} is not JSON")
 
 
 def dump_arguments(value: Any) -> str:

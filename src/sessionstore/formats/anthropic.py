@@ -30,6 +30,7 @@ from sessionstore.formats._common import (
     as_messages,
     convert_items,
     optional,
+    render_view,
     require,
     stored_copy,
     text_of,
@@ -76,7 +77,7 @@ def to_anthropic(messages: Iterable[MessageInput]) -> AnthropicMessages:
         elif kept is not None:
             turns.append(kept)
         else:
-            turns.extend(_render(message))
+            turns.extend(render_view(_render, message))
     return AnthropicMessages(_join_prompts(prompts), turns)
 
 

@@ -13,7 +13,7 @@ and loads back as the very same message. Needs ``sessionstore[langchain]``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sessionstore._errors import InvalidMessageError, MissingDependencyError
@@ -31,6 +31,7 @@ from sessionstore._messages import (
 from sessionstore.formats._common import (
     as_messages,
     image_from_data_url,
+    render_view,
     split_blocks,
     stored_copy,
     text_of,
@@ -97,7 +98,7 @@ def from_langchain(messages: Iterable[BaseMessageType]) -> list[Message]:
             )
         native = message_to_dict(item)
         message = _readable(item)
-        rendered = [message_to_dict(m) for m in _render(message)]
+        rendered = [message_to_dict(m) for m in render_view(_render, message)]
         try:
             result.append(verbatim(message, LANGCHAIN_KEY, native, rendered))
         except (TypeError, ValueError) as exc:
@@ -115,7 +116,7 @@ def to_langchain(messages: Iterable[MessageInput]) -> list[BaseMessageType]:
         if kept is not None:
             result.extend(messages_from_dict([kept]))
         else:
-            result.extend(_render(message))
+            result.extend(render_view(_render, message))
     return result
 
 
@@ -183,7 +184,7 @@ def _text(content: str | list[Any]) -> str:
     return text_of(_blocks(content))
 
 
-def _render(message: Message) -> Sequence[BaseMessage]:
+def _render(message: Message) -> list[BaseMessage]:
     plain, uses, results = split_blocks(message.content)
     rendered: list[BaseMessage] = [
         ToolMessage(
