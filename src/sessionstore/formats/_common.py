@@ -36,6 +36,7 @@ __all__ = [
     "ContentParts",
     "FormatError",
     "as_messages",
+    "check_json",
     "convert_items",
     "data_url",
     "dump_arguments",
@@ -92,13 +93,18 @@ def _plain(index: int, item: Any) -> dict[str, Any]:
         raise InvalidMessageError(
             f"item {index}: expected a dict, got {type(item).__name__}", index=index
         )
+    check_json(index, item)
+    return dict(item)
+
+
+def check_json(index: int, item: Any) -> None:
+    """Raise InvalidMessageError naming item ``index`` unless ``item`` is plain JSON."""
     try:
         json.dumps(item, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidMessageError(
             f"item {index}: not JSON-serializable: {exc}", index=index
         ) from exc
-    return dict(item)
 
 
 def _items_list(items: Iterable[Any], what: str) -> list[Any]:

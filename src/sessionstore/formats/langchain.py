@@ -30,6 +30,7 @@ from sessionstore._messages import (
 )
 from sessionstore.formats._common import (
     as_messages,
+    check_json,
     image_from_data_url,
     render_view,
     split_blocks,
@@ -97,14 +98,10 @@ def from_langchain(messages: Iterable[BaseMessageType]) -> list[Message]:
                 index=index,
             )
         native = message_to_dict(item)
+        check_json(index, native)
         message = _readable(item)
         rendered = [message_to_dict(m) for m in render_view(_render, message)]
-        try:
-            result.append(verbatim(message, LANGCHAIN_KEY, native, rendered))
-        except (TypeError, ValueError) as exc:
-            raise InvalidMessageError(
-                f"item {index}: not JSON-serializable: {exc}", index=index
-            ) from exc
+        result.append(verbatim(message, LANGCHAIN_KEY, native, rendered))
     return result
 
 
