@@ -109,12 +109,20 @@ def to_langchain(messages: Iterable[MessageInput]) -> list[BaseMessageType]:
     """LangChain messages for ``messages``: each kept original, else its readable view."""
     result: list[BaseMessage] = []
     for message in as_messages(messages):
-        kept = stored_copy(message, LANGCHAIN_KEY)
-        if kept is not None:
-            result.extend(messages_from_dict([kept]))
-        else:
-            result.extend(render_view(_render, message))
+        result.extend(_restore(message))
     return result
+
+
+def _restore(message: Message) -> list[BaseMessage]:
+    kept = stored_copy(message, LANGCHAIN_KEY)
+    if kept is not None:
+        try:
+            return messages_from_dict([kept])
+        except (ValueError, KeyError, TypeError):
+            # A copy this langchain-core cannot read (another version wrote a kind it lacks,
+            # or the copy was edited): the readable view still carries the conversation.
+            pass
+    return render_view(_render, message)
 
 
 def _readable(item: BaseMessage) -> Message:
