@@ -175,8 +175,9 @@ async def test_bad_input_is_refused_and_nothing_is_written(store_factory: StoreF
         with pytest.raises(InvalidMessageError, match="item 0"):
             history.add_messages([{"role": "user"}])  # type: ignore[list-item]
         assert await store.get("s") is None
-        with pytest.raises(InvalidSessionIdError):
-            await SessionStoreChatMessageHistory("", store).aget_messages()
+        for bad_id in ("", "a\x00b", "x" * 1025):
+            with pytest.raises(InvalidSessionIdError):
+                SessionStoreChatMessageHistory(bad_id, store)
 
 
 async def test_runnable_with_message_history_async(store_factory: StoreFactory) -> None:

@@ -10,6 +10,7 @@ connections warm between calls.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -21,13 +22,15 @@ _T = TypeVar("_T")
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
+_pid = 0
 
 
 def _running_loop() -> asyncio.AbstractEventLoop:
-    global _loop, _thread
+    global _loop, _thread, _pid
     with _lock:
-        if _loop is None or _thread is None or not _thread.is_alive():
-            _loop = asyncio.new_event_loop()
+        # A forked child (a pre-forking server's worker) has no thread: it starts its own.
+        if _loop is None or _thread is None or _pid != os.getpid() or not _thread.is_alive():
+            _loop, _pid = asyncio.new_event_loop(), os.getpid()
             _thread = threading.Thread(
                 target=_loop.run_forever, name="sessionstore-sync", daemon=True
             )

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 
 from sessionstore import SessionStore
 from sessionstore.integrations._loop_thread import run_sync
-from sessionstore.integrations._shared import require_extra, resolve_store
+from sessionstore.integrations._shared import require_extra, resolve_store, validate_id
 
-require_extra("langchain_core", "langchain", "SessionStoreChatMessageHistory")
+require_extra("langchain_core", "langchain")
 
 from langchain_core.chat_history import BaseChatMessageHistory  # noqa: E402 - after the hint
 
@@ -41,10 +41,11 @@ class SessionStoreChatMessageHistory(BaseChatMessageHistory):
     ``store=None`` means ``$SESSIONSTORE_URL``, then ``sqlite:///sessions.db``; a URL
     opens one store per URL per process, shared by every history made from it, so
     making one history per request is cheap. A namespace view works as ``store``.
+    An invalid ``session_id`` raises InvalidSessionIdError here, before any call.
     """
 
     def __init__(self, session_id: str, store: SessionStore | str | None = None) -> None:
-        self.session_id = session_id
+        self.session_id = validate_id(session_id)
         self.store = resolve_store(store)
 
     @property
