@@ -189,6 +189,24 @@ def test_thinking_is_kept_verbatim_and_left_out_of_the_readable_view() -> None:
     assert to_anthropic([message]).messages == [turn]
 
 
+def test_a_turn_holding_the_sdks_response_blocks_is_accepted() -> None:
+    from anthropic.types import TextBlock as SDKTextBlock
+    from anthropic.types import ToolUseBlock as SDKToolUseBlock
+
+    content = [
+        SDKTextBlock(type="text", text="Checking.", citations=None),
+        SDKToolUseBlock(type="tool_use", id="toolu_1", name="weather", input={"city": None}),
+    ]
+    (message,) = from_anthropic([{"role": "assistant", "content": content}])
+    assert message.content == [
+        TextBlock("Checking."),
+        ToolUseBlock("toolu_1", "weather", {"city": None}),
+    ]
+    assert message.metadata is None  # the SDK's None fields are absent in the request type
+    (turn,) = to_anthropic([message]).messages
+    TURN.validate_python(turn)
+
+
 def test_system_messages_of_another_format_join_into_one_prompt() -> None:
     transcript = [Message.system("one"), Message.user("hi"), Message.system("two")]
     system, turns = to_anthropic(transcript)

@@ -193,11 +193,22 @@ def test_the_sdk_response_object_is_accepted_as_an_item() -> None:
     from openai.types.chat import ChatCompletionMessage
 
     response = ChatCompletionMessage.model_validate(
-        {"role": "assistant", "content": "hi", "refusal": None}
+        {
+            "role": "assistant",
+            "content": None,
+            "refusal": None,
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+            ],
+        }
     )
     (message,) = from_openai_chat([response])
-    assert message.text == "hi"
-    assert to_openai_chat([message]) == [{"role": "assistant", "content": "hi", "refusal": None}]
+    assert message.content == [ToolUseBlock("c1", "f", {})]
+    (item,) = to_openai_chat([message])
+    assert item["tool_calls"] == [
+        {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    ]
+    CHAT.validate_python(item)
 
 
 # --- Responses input items --------------------------------------------------------------------

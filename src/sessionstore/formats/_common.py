@@ -85,16 +85,35 @@ def _same_json(left: Any, right: Any) -> bool:
 
 
 def _plain(index: int, item: Any) -> dict[str, Any]:
-    """The item as a JSON-ready dict: SDK response objects (pydantic models) are dumped."""
-    dump = getattr(item, "model_dump", None)
-    if callable(dump) and not isinstance(item, Mapping):
-        item = dump(mode="json", exclude_unset=True)
+    """The item as a JSON-ready dict: SDK objects (pydantic models), even nested, are dumped.
+
+    ``{"role": "assistant", "content": response.content}``, as the SDKs' own examples
+    build a turn, holds the SDK's response objects; they become the dicts the request
+    types take (their None fields left out, as a response's None means "absent").
+    """
+    try:
+        json.dumps(item, allow_nan=False)
+    except TypeError:
+        item = _dumped(item)
+    except (ValueError, RecursionError):
+        pass  # reported by check_json below
     if not isinstance(item, Mapping):
         raise InvalidMessageError(
             f"item {index}: expected a dict, got {type(item).__name__}", index=index
         )
     check_json(index, item)
     return dict(item)
+
+
+def _dumped(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and not isinstance(value, Mapping):
+        return dump(mode="json", exclude_none=True)
+    if isinstance(value, Mapping):
+        return {key: _dumped(inner) for key, inner in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_dumped(inner) for inner in value]
+    return value
 
 
 def check_json(index: int, item: Any) -> None:

@@ -61,7 +61,7 @@ def from_anthropic(messages: Iterable[Any], *, system: SystemPrompt | None = Non
         raise InvalidMessageError(
             f"system must be a str or a list of text blocks, got {type(system).__name__}"
         )
-    text = system if isinstance(system, str) else _tool_result_text(system)
+    text = system if isinstance(system, str) else _text_of_parts(system)
     prompt = verbatim(Message(Role.SYSTEM, text), ANTHROPIC_KEY, system, [text])
     return [prompt, *converted]
 
@@ -122,7 +122,7 @@ def _block(position: int, block: Any) -> Block | None:
         content = optional(block, "content", (str, list)) or ""
         return ToolResultBlock(
             require(block, "tool_use_id", str),
-            _tool_result_text(content),
+            _text_of_parts(content),
             optional(block, "is_error", bool),
         )
     if kind == "image":
@@ -133,7 +133,7 @@ def _block(position: int, block: Any) -> Block | None:
     return None
 
 
-def _tool_result_text(content: str | list[Any]) -> str:
+def _text_of_parts(content: str | list[Any]) -> str:
     if isinstance(content, str):
         return content
     texts: list[Block] = [
