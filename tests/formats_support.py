@@ -6,9 +6,14 @@ import base64
 import json
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from sessionstore import Message
+
+#: No per-example deadline and no speed health check: the machine running the suite is shared,
+#: and a slow example is not a wrong one.
+shared_machine = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 texts = st.text(max_size=12)
 ids = st.text("abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=10)

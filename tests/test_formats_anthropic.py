@@ -15,7 +15,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from formats_support import base64_data, ids, json_objects, same_json, stored, texts, views
+from formats_support import (
+    base64_data,
+    ids,
+    json_objects,
+    same_json,
+    shared_machine,
+    stored,
+    texts,
+    views,
+)
 from sessionstore import (
     InvalidMessageError,
     Message,
@@ -123,7 +132,7 @@ turns = st.one_of(
 systems = st.none() | texts | st.lists(text_blocks, min_size=1, max_size=2)
 
 
-@settings(max_examples=300)
+@settings(shared_machine, max_examples=300)
 @given(st.lists(turns, max_size=6), systems)
 def test_every_block_kind_and_the_system_prompt_come_back_exactly(
     items: list[dict[str, Any]], system: Any
@@ -139,6 +148,7 @@ def test_every_block_kind_and_the_system_prompt_come_back_exactly(
         assert same_json(back.messages, items)
 
 
+@shared_machine
 @given(st.lists(turns, max_size=6))
 def test_any_transcript_renders_as_turns_the_sdk_accepts(items: list[dict[str, Any]]) -> None:
     readable = views(from_anthropic(items))

@@ -27,7 +27,16 @@ from langchain_core.messages import (
     message_to_dict,
 )
 
-from formats_support import base64_data, ids, json_objects, same_json, stored, texts, views
+from formats_support import (
+    base64_data,
+    ids,
+    json_objects,
+    same_json,
+    shared_machine,
+    stored,
+    texts,
+    views,
+)
 from sessionstore import (
     InvalidMessageError,
     Message,
@@ -143,7 +152,7 @@ def _dicts(messages: list[BaseMessage]) -> list[dict[str, Any]]:
     return [message_to_dict(message) for message in messages]
 
 
-@settings(max_examples=150)
+@settings(shared_machine, max_examples=150)
 @given(st.lists(lc_messages, max_size=6))
 def test_every_message_kind_comes_back_exactly(messages: list[BaseMessage]) -> None:
     converted = from_langchain(messages)
@@ -154,6 +163,7 @@ def test_every_message_kind_comes_back_exactly(messages: list[BaseMessage]) -> N
         assert same_json(_dicts(back), _dicts(messages))
 
 
+@shared_machine
 @given(st.lists(lc_messages, max_size=6))
 def test_readable_views_render_as_langchain_messages_stably(
     messages: list[BaseMessage],

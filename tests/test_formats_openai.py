@@ -18,7 +18,16 @@ from openai.types.chat import ChatCompletionMessageParam
 from openai.types.responses import ResponseInputItemParam
 from pydantic import TypeAdapter
 
-from formats_support import base64_data, ids, json_objects, same_json, stored, texts, views
+from formats_support import (
+    base64_data,
+    ids,
+    json_objects,
+    same_json,
+    shared_machine,
+    stored,
+    texts,
+    views,
+)
 from sessionstore import InvalidMessageError, Message, Role, ToolResultBlock, ToolUseBlock
 from sessionstore.formats import (
     OPENAI_CHAT_KEY,
@@ -135,7 +144,7 @@ chat_items = st.one_of(
 )
 
 
-@settings(max_examples=300)
+@settings(shared_machine, max_examples=300)
 @given(st.lists(chat_items, max_size=6))
 def test_every_chat_message_kind_comes_back_exactly(items: list[dict[str, Any]]) -> None:
     for item in items:
@@ -146,6 +155,7 @@ def test_every_chat_message_kind_comes_back_exactly(items: list[dict[str, Any]])
     assert same_json(to_openai_chat(stored(messages)), items)
 
 
+@shared_machine
 @given(st.lists(chat_items, max_size=6))
 def test_any_transcript_renders_as_chat_messages_the_sdk_accepts(
     items: list[dict[str, Any]],
@@ -390,7 +400,7 @@ response_items = st.one_of(
 )
 
 
-@settings(max_examples=300)
+@settings(shared_machine, max_examples=300)
 @given(st.lists(response_items, max_size=6))
 def test_every_responses_item_kind_comes_back_exactly(items: list[dict[str, Any]]) -> None:
     for item in items:
@@ -401,6 +411,7 @@ def test_every_responses_item_kind_comes_back_exactly(items: list[dict[str, Any]
     assert same_json(to_openai_responses(stored(messages)), items)
 
 
+@shared_machine
 @given(st.lists(response_items, max_size=6))
 def test_any_transcript_renders_as_responses_items_the_sdk_accepts(
     items: list[dict[str, Any]],
