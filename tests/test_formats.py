@@ -170,3 +170,22 @@ def test_importing_the_formats_does_not_import_langchain() -> None:
         "assert 'langchain_core' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_without_langchain_core_only_the_langchain_converters_need_the_extra() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['langchain_core'] = None\n"
+        "import sessionstore.formats as f\n"
+        "assert f.to_openai_chat([{'role': 'user', 'content': 'a'}])\n"
+        "try:\n"
+        "    f.to_langchain\n"
+        "except ImportError as exc:\n"
+        "    from sessionstore import MissingDependencyError\n"
+        "    assert isinstance(exc, MissingDependencyError), type(exc)\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "pip install 'sessionstore[langchain]'" in result.stdout
