@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -41,3 +44,26 @@ def stored(messages: list[Message]) -> list[Message]:
 def views(messages: list[Message]) -> list[Message]:
     """The readable views alone, as a transcript written by another framework looks."""
     return [Message(m.role, m.content, m.name) for m in messages]
+
+
+def error_without_langchain_core(setup: str, failing: str) -> str:
+    """In a fresh interpreter without langchain-core, run ``setup``, then ``failing``, which
+    must raise MissingDependencyError: return that error's message."""
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules["langchain_core"] = None
+        {setup}
+        from sessionstore import MissingDependencyError
+        try:
+            {failing}
+        except MissingDependencyError as exc:
+            print(exc)
+        else:
+            raise SystemExit("no MissingDependencyError")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    return result.stdout

@@ -9,8 +9,6 @@ as written (``message_to_dict`` equal).
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 import uuid
 from typing import Any
@@ -32,6 +30,7 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import RunnableLambda
 from langchain_core.runnables.history import RunnableWithMessageHistory
 
+from formats_support import error_without_langchain_core
 from plugins._urls import StoreUrls
 from sessionstore import (
     InvalidMessageError,
@@ -292,17 +291,5 @@ def test_asyncio_run_per_call_reaches_the_same_session() -> None:
 
 
 def test_without_langchain_core_the_error_names_the_extra() -> None:
-    code = (
-        "import sys\n"
-        "sys.modules['langchain_core'] = None\n"
-        "try:\n"
-        "    import sessionstore.integrations.langchain\n"
-        "except ImportError as exc:\n"
-        "    from sessionstore import MissingDependencyError\n"
-        "    assert isinstance(exc, MissingDependencyError), type(exc)\n"
-        "    print(exc)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert "pip install 'sessionstore[langchain]'" in result.stdout
+    message = error_without_langchain_core("", "import sessionstore.integrations.langchain")
+    assert "pip install 'sessionstore[langchain]'" in message
