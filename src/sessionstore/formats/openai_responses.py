@@ -2,12 +2,14 @@
 
 Readable view: a message item keeps its role (``developer`` becomes system) and
 its ``input_text`` / ``output_text`` / base64 ``input_image`` parts; a
-``function_call`` becomes a ``tool_use`` block, a ``function_call_output`` a
-``tool_result``. Every other item kind (reasoning, MCP, web search, computer,
-shell, custom tools, item references, compaction, and kinds added later) is an
-assistant message with no blocks (a ``tool`` one for ``*_output`` kinds), the
-item itself kept verbatim under ``metadata["openai_responses"]``, as is any
-item the view does not render exactly (ids, statuses, annotations...).
+``function_call`` (or ``custom_tool_call``) becomes a ``tool_use`` block, its
+``*_output`` a ``tool_result``. Every other item kind (reasoning, MCP, web
+search, computer, shell, item references, compaction, and kinds added later) is
+an assistant message with no blocks (a ``tool`` one for ``*_output`` kinds).
+Any item the view does not render exactly (those kinds, ids, statuses,
+annotations...) is kept verbatim under ``metadata["openai_responses"]``.
+Rendered from the view, an assistant's words are a plain-text message: the API
+takes only ``output_text`` parts there, and those belong to a real response.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sessionstore.formats._common import (
     render_messages,
     require,
     split_blocks,
+    text_of,
 )
 
 __all__ = ["OPENAI_RESPONSES_KEY", "from_openai_responses", "to_openai_responses"]
@@ -91,13 +94,16 @@ def _readable(item: dict[str, Any]) -> Message:
 
 def _render(message: Message) -> list[dict[str, Any]]:
     plain, uses, results = split_blocks(message.content)
-    role = "assistant" if message.role is Role.ASSISTANT else message.role.value
+    role = message.role.value
     items: list[dict[str, Any]] = []
-    if message.role is not Role.TOOL and (plain or isinstance(message.content, str)):
-        if isinstance(message.content, str):
-            items.append({"role": role, "content": message.content})
-        else:
-            items.append({"role": role, "content": [_part(block) for block in plain]})
+    if isinstance(message.content, str) and message.role is not Role.TOOL:
+        items.append({"role": role, "content": message.content})
+    elif message.role is Role.ASSISTANT and plain:
+        # The API takes only output parts in an assistant message, and those need the ids
+        # of a real response: an assistant's words go back as text.
+        items.append({"role": role, "content": text_of(plain)})
+    elif message.role is not Role.TOOL and plain:
+        items.append({"role": role, "content": [_part(block) for block in plain]})
     items.extend(
         {
             "type": "function_call",
