@@ -154,6 +154,13 @@ def test_any_transcript_renders_as_turns_the_sdk_accepts(items: list[dict[str, A
     readable = views(from_anthropic(items))
     for item in to_anthropic(readable).messages:
         TURN.validate_python(item)
+        # What the API refuses though the TypedDicts allow it.
+        if isinstance(item["content"], list):
+            assert item["content"], "an empty turn"
+            kinds = {block["type"] for block in item["content"]}
+            assert not any(b["type"] == "text" and not b["text"] for b in item["content"])
+            if item["role"] == "assistant":
+                assert kinds <= {"text", "tool_use"}
 
 
 def test_a_tool_round_reads_as_a_transcript_without_copies() -> None:

@@ -150,13 +150,19 @@ def _render(message: Message) -> list[dict[str, Any]]:
         return [{"role": "user", "content": message.text_or_summary()}]
     if isinstance(message.content, str):
         return [{"role": role, "content": message.content}]
-    wanted = ToolUseBlock if role == "assistant" else ToolResultBlock
+    # What the API takes in each role: no images or tool results from the assistant, no
+    # tool calls from the user, and no empty text blocks anywhere.
+    wanted = (
+        (TextBlock, ToolUseBlock)
+        if role == "assistant"
+        else (TextBlock, ImageBlock, ToolResultBlock)
+    )
     blocks = [
         _render_block(block)
         for block in message.content
-        if isinstance(block, (TextBlock, ImageBlock, wanted))
+        if isinstance(block, wanted) and not (isinstance(block, TextBlock) and not block.text)
     ]
-    return [{"role": role, "content": blocks}]
+    return [{"role": role, "content": blocks}] if blocks else []
 
 
 def _render_block(block: Block) -> dict[str, Any]:
