@@ -50,10 +50,8 @@ def store_urls(request: pytest.FixtureRequest) -> StoreUrls:
     return urls
 
 
-#: The backends ``store_url`` runs on. TODO(merge): the round-2 ports of the URL backends
-#: (sqlite, postgres, redis) are not on c2 yet; once merged, enable them here with
-#: ``STORE_URL_BACKENDS = ["memory", *URL_BACKENDS]``.
-STORE_URL_BACKENDS = ["memory"]
+#: The backends ``store_url`` runs on: memory (by a unique URL) and every URL backend.
+STORE_URL_BACKENDS = ["memory", *URL_BACKENDS]
 
 
 @pytest.fixture(params=STORE_URL_BACKENDS)

@@ -75,6 +75,15 @@ class _LoopThread:
 _LOOP = _LoopThread()
 
 
+def run_on_private_loop(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """Run ``coroutine`` on the process's private loop thread, for the adapters' sync methods.
+
+    Works from plain threads and from inside a running loop, where ``asyncio.run``
+    cannot; the one loop keeps the stores' per-loop pools warm between calls.
+    """
+    return _LOOP.run(coroutine)
+
+
 class SyncSessionStore:
     """A ``SessionStore`` for synchronous code: the same methods, returning plain values.
 

@@ -5,6 +5,8 @@ used (``import sessionstore.integrations`` imports no framework):
 
 - ``sessionstore.integrations.openai_agents``: ``SessionStoreSession``, a
   ``Session`` of the OpenAI Agents SDK (``pip install 'sessionstore[openai-agents]'``).
+- ``sessionstore.integrations.langchain``: ``SessionStoreChatMessageHistory``,
+  LangChain's chat history (``pip install 'sessionstore[langchain]'``).
 
 Every adapter takes ``store=`` as a ``SessionStore`` (a namespace view is
 fine), a URL, or None for ``$SESSIONSTORE_URL`` then the default; stores
