@@ -53,7 +53,7 @@ from sessionstore.backends.sqlite.reads import (
     read_snapshot,
     scan_records,
 )
-from sessionstore.backends.sqlite.threads import Reader
+from sessionstore.backends.sqlite.threads import ConnectionThread, Reader
 from sessionstore.backends.sqlite.transaction import Transaction
 from sessionstore.backends.sqlite.writer import GroupCommitWriter
 
@@ -111,6 +111,8 @@ class SQLiteSessionStore(SessionStore):
         self._busy_timeout = float(busy_timeout)
         self._writer: GroupCommitWriter | None = None
         self._reader: Reader | None = None
+        #: Every thread an open started and no close has ended, writers first.
+        self._workers: list[ConnectionThread] = []
 
     @classmethod
     def from_url(cls, url: str) -> Self:
@@ -150,15 +152,27 @@ class SQLiteSessionStore(SessionStore):
         return f"SQLiteSessionStore({str(self._path)!r}, durability={self._durability!r}, {state})"
 
     def __del__(self) -> None:
-        if getattr(self, "_opened", False) and not getattr(self, "_closed", True):
-            warnings.warn(f"unclosed {self!r}", ResourceWarning, source=self, stacklevel=1)
-            for worker in (self._writer, self._reader):
-                if worker is not None:
-                    worker.stop_nowait()
+        # A finaliser never raises: at interpreter exit this module's globals
+        # (``warnings`` among them) may already be None, and under ``-W error``
+        # the warning itself would raise. The threads are told to stop first.
+        try:
+            workers = self.__dict__.get("_workers", ())
+            for worker in workers:
+                worker.stop_nowait()
+            if self._opened and not self._closed:
+                warnings.warn(f"unclosed {self!r}", ResourceWarning, source=self, stacklevel=1)
+        except BaseException:  # nothing may escape a finaliser
+            pass
 
     # -- lifecycle -----------------------------------------------------------------
 
     async def _open(self) -> None:
+        """Start the writer (it creates the file and schema), then the reader.
+
+        Every thread started is recorded in ``_workers`` before it is awaited, so
+        that ``_close`` can end it whatever happened; an open that fails or is
+        cut (its loop stopping cancels it) tells its threads to stop at once.
+        """
         path = str(self._path)
         synchronous = _SYNCHRONOUS[self._durability]
         connect = partial(
@@ -167,21 +181,29 @@ class SQLiteSessionStore(SessionStore):
         writer = GroupCommitWriter(
             "sessionstore-sqlite-writer", path, partial(connect, writer=True), self._busy_timeout
         )
-        await writer.start()  # creates the file and schema before the reader opens it
         reader = Reader("sessionstore-sqlite-reader", path, partial(connect, writer=False))
+        self._workers = [worker for worker in self._workers if worker.alive]  # earlier tries
         try:
+            self._workers.append(writer)
+            await writer.start()  # creates the file and schema before the reader opens it
+            self._workers.append(reader)
             await reader.start()
         except BaseException:
-            await writer.stop()
+            writer.stop_nowait()
+            reader.stop_nowait()
             raise
         self._writer, self._reader = writer, reader
 
     async def _close(self) -> None:
-        writer, reader = self._writer, self._reader
-        if writer is not None:
-            await writer.stop()  # every write queued before close() still lands
-        if reader is not None:
-            await reader.stop()
+        """End every thread any open started: the writer first (its queue still lands)."""
+        failure: Exception | None = None
+        while self._workers:
+            try:
+                await self._workers.pop(0).stop()
+            except Exception as exc:  # a failed close of one: still end the others
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     async def _read(self, work: Callable[[Connection], T]) -> T:
         assert self._reader is not None
