@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any, Literal, Self, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sessionstore._errors import InvalidArgumentError
+from sessionstore._errors import InvalidArgumentError, UnsupportedOperationError
 from sessionstore._messages import EncodedMessages, Message
 from sessionstore._records import (
     NO_ATTRIBUTES,
@@ -76,6 +76,11 @@ class SQLiteSessionStore(SessionStore):
 
     supports_restore = True
     supports_cursor_scan = True
+    #: No limit on a write as a whole: it is stored in segments of about 32 KiB,
+    #: and what SQLite limits is one blob (``SQLITE_LIMIT_LENGTH``, 1e9 bytes by
+    #: default), so one *message* is checked, against the connection's own limit,
+    #: before anything is written (``segments.check_fits``).
+    max_write_bytes = None
 
     def __init__(
         self,
@@ -141,6 +146,15 @@ class SQLiteSessionStore(SessionStore):
     def path(self) -> Path:
         """The database file."""
         return self._path
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the file could only be opened for reading (False until opened).
+
+        A file that cannot be written, or whose directory cannot, or on read-only
+        media, opens read-only: reads work, writes raise UnsupportedOperationError.
+        """
+        return self._writer is not None and self._writer.read_only
 
     @property
     def durability(self) -> Durability:
@@ -212,6 +226,16 @@ class SQLiteSessionStore(SessionStore):
     def _write(self, work: Callable[[Connection, Transaction], T]) -> asyncio.Future[T]:
         """Queue ``work`` for the writer; await the future (a plain method: one less coroutine)."""
         assert self._writer is not None
+        if self._writer.read_only:
+            refused: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+            refused.set_exception(
+                UnsupportedOperationError(
+                    f"{str(self._path)!r} is read-only (the file or its directory cannot be "
+                    "written, or it is on read-only media): it was opened for reading only, "
+                    "and writes are refused; nothing was written"
+                )
+            )
+            return refused
         return self._writer.submit(work)
 
     # -- the contract --------------------------------------------------------------

@@ -151,6 +151,7 @@ class ConnectionThread:
             self._settle(startup, None, translate_error(exc, "open the database", self.path))
             self._end()
             return
+        self._connected(conn)
         self._settle(startup, None, None)
         try:
             self._serve(conn)
@@ -173,6 +174,9 @@ class ConnectionThread:
                 return
             error = None if request.stop else StoreClosedError(f"{self.path!r} is closed")
             self._settle(request, None, error)
+
+    def _connected(self, conn: sqlite3.Connection) -> None:
+        """Look at the new connection, before ``start()`` returns (a hook)."""
 
     def _serve(self, conn: sqlite3.Connection) -> None:
         raise NotImplementedError
