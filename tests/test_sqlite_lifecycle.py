@@ -204,6 +204,7 @@ def test_an_open_cut_by_its_loop_stopping_is_released_by_close(tmp_path: Path) -
         blocker.close()
 
     async def close_then_check() -> None:
+        assert await store.count() == 0  # the next call, on another loop, opens it again
         await store.close()
         assert await _threads_end(before) == set(), "a thread of the cut open outlived close()"
 

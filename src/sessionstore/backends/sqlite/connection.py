@@ -137,7 +137,7 @@ def read_only_uri(path: str) -> str | None:
         return None
     uri = file.as_uri()
     wal = Path(f"{file}-wal")
-    media_read_only = bool(os.statvfs(file.parent).f_flag & os.ST_RDONLY)
+    media_read_only = hasattr(os, "statvfs") and bool(os.statvfs(file.parent).f_flag & os.ST_RDONLY)
     if media_read_only and (not wal.exists() or wal.stat().st_size == 0):
         return f"{uri}?immutable=1"
     return f"{uri}?mode=ro"
