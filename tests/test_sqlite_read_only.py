@@ -3,20 +3,26 @@ read-only, every read and the CLI's list and export work, every write fails with
 UnsupportedOperationError saying the file is read-only, and the file is left untouched.
 
 The read-only place is a read-only bind mount (``plugins.sqlite.read_only_view``): the tests run
-as root, whom file modes do not stop, but a read-only mount stops everyone.
+as root, whom file modes do not stop, but a read-only mount stops everyone. File and directory
+modes are tested by running the check as ``nobody`` (``setpriv``), whom they do stop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import sessionstore
 from cli_support import invoke
 from plugins.sqlite import read_only_view
 from sessionstore import Message, SessionRecord, SQLiteSessionStore, UnsupportedOperationError
@@ -131,3 +137,81 @@ async def test_a_writable_file_still_opens_for_writing(written: Path) -> None:
     async with SQLiteSessionStore(path) as store:
         assert not store.read_only
         await store.append("a", MESSAGES)
+
+
+# -- permissions, as an unprivileged user -----------------------------------------------------
+
+#: Run as ``nobody``: read the store, try a write, print what happened as JSON.
+_AS_NOBODY = """
+import asyncio, json, sys
+from sessionstore import Message, SQLiteSessionStore, SessionStoreError
+
+async def main():
+    outcome = {}
+    try:
+        async with SQLiteSessionStore(sys.argv[1]) as store:
+            outcome["read_only"] = store.read_only
+            outcome["loaded"] = [m.text for m in await store.load("a") or []]
+            try:
+                await store.append("a", [Message.user("more")])
+                outcome["write"] = "written"
+            except SessionStoreError as exc:
+                outcome["write"] = f"{type(exc).__name__}: {exc}"
+    except SessionStoreError as exc:
+        outcome["open"] = f"{type(exc).__name__}: {exc}"
+    print(json.dumps(outcome))
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture
+def shared_directory() -> Iterator[Path]:
+    """A directory ``nobody`` can reach (pytest's ``tmp_path`` is private to root)."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run a check as another user")
+    with tempfile.TemporaryDirectory(dir="/tmp") as name:
+        directory = Path(name) / "shared"
+        directory.mkdir()
+        Path(name).chmod(0o755)
+        yield directory
+
+
+def _as_nobody(path: Path) -> dict[str, Any]:
+    """File modes stop ``nobody``, unlike root: the honest way to test them."""
+    command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    done = subprocess.run(
+        [*command, sys.executable, "-c", _AS_NOBODY, str(path)],
+        capture_output=True, text=True, check=False, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(sessionstore.__file__).parents[1])},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    outcome: dict[str, Any] = json.loads(done.stdout)
+    return outcome
+
+
+def test_a_file_the_user_cannot_write_is_read_and_not_written(shared_directory: Path) -> None:
+    path = shared_directory / "s.db"
+    asyncio.run(_fill(path))
+    path.chmod(0o644)
+    shared_directory.chmod(0o777)  # the -shm can be made: mode=ro reads the WAL file
+    before = path.read_bytes()
+    outcome = _as_nobody(path)
+    assert outcome["read_only"] is True and outcome["loaded"] == ["hello", "hi there"]
+    assert (
+        outcome["write"].startswith("UnsupportedOperationError") and "read-only" in outcome["write"]
+    )
+    assert path.read_bytes() == before
+
+
+def test_a_wal_file_in_a_directory_the_user_cannot_write_says_why_it_cannot_be_read(
+    shared_directory: Path,
+) -> None:
+    """No -shm can be made, and the file is not on read-only media (its owner may write it:
+    ``immutable`` would be unsafe), so SQLite cannot read it: the error says so."""
+    path = shared_directory / "s.db"
+    asyncio.run(_fill(path))
+    shared_directory.chmod(0o755)
+    outcome = _as_nobody(path)
+    assert outcome["open"].startswith("StoreUnavailableError"), outcome
+    assert "-shm" in outcome["open"] and "read-only" in outcome["open"]

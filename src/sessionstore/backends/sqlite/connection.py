@@ -173,6 +173,25 @@ def open_connection(
     store refuses writes itself, reads work.
     """
     uri = read_only_uri(path)
+    try:
+        return _connect(
+            path, uri, synchronous=synchronous, busy_timeout=busy_timeout, writer=writer
+        )
+    except sqlite3.Error as exc:
+        if uri is None or "mode=ro" not in uri or Path(f"{path}-shm").exists():
+            raise
+        error = StoreUnavailableError(
+            f"{path!r} cannot be written here, so it was opened read-only, and SQLite failed to "
+            f"read it ({exc}): a WAL file is read through its -shm file, which cannot be made "
+            "in a directory that cannot be written (https://sqlite.org/wal.html#readonly); "
+            "open it once with write access to its directory, or give that access"
+        )
+        raise error from exc
+
+
+def _connect(
+    path: str, uri: str | None, *, synchronous: str, busy_timeout: float, writer: bool
+) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path if uri is None else uri,
         timeout=busy_timeout,
