@@ -233,11 +233,13 @@ async def test_slices_across_many_segments_match_python_slicing(
     await store.save("long", messages[:300])  # segments of up to SPLIT_BYTES
     for start in range(300, 400, 3):  # small appends merged into small segments
         await store.append("long", messages[start : start + 3])
-    bounds = [None, 0, 1, 139, 140, 141, 299, 300, 301, 399, 400, 401, -1, -2, -139, -400, -401]
-    for start in bounds:
-        for stop in bounds:
-            got = await store.load("long", start=start or 0, stop=stop)
-            assert got == messages[start:stop], (start, stop)
+    bounds: list[int | None] = [
+        None, 0, 1, 139, 140, 141, 299, 300, 301, 399, 400, 401, -1, -2, -139, -400, -401,
+    ]  # fmt: skip
+    for lo in bounds:
+        for hi in bounds:
+            got = await store.load("long", start=lo or 0, stop=hi)
+            assert got == messages[lo:hi], (lo, hi)
     snap = await store.snapshot("long", start=-150, stop=-7)
     assert snap is not None and snap.messages == messages[-150:-7]
     assert snap.record.message_count == 400
