@@ -17,7 +17,7 @@ import pytest
 from psycopg import sql
 
 from plugins.postgres import drop_prefix, unique_prefix
-from sessionstore import CorruptSessionError, Message
+from sessionstore import CorruptSessionError, InvalidArgumentError, Message
 from sessionstore.backends.postgres import PostgresSessionStore
 from sessionstore.backends.postgres.schema import SPLIT_BYTES
 
@@ -243,3 +243,15 @@ async def test_slices_across_many_segments_match_python_slicing(
     snap = await store.snapshot("long", start=-150, stop=-7)
     assert snap is not None and snap.messages == messages[-150:-7]
     assert snap.record.message_count == 400
+
+
+async def test_a_write_past_the_limit_is_refused_before_anything_is_sent(
+    store: PostgresSessionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert PostgresSessionStore.max_write_bytes == 512 * 1024 * 1024
+    monkeypatch.setattr(PostgresSessionStore, "max_write_bytes", 10_000)
+    with pytest.raises(InvalidArgumentError, match="10,000 bytes"):
+        await store.save("big", long_transcript(100))
+    assert await store.get("big") is None
+    await store.save("big", long_transcript(50))  # within the limit
+    assert await store.load("big") == long_transcript(50)

@@ -84,6 +84,9 @@ class PostgresSessionStore(PostgresOperations, SessionStore):
 
     supports_restore = True
     supports_cursor_scan = True
+    #: A write's segments travel as one ``bytea[]`` parameter, a single value that
+    #: PostgreSQL caps at 1 GiB; half leaves room for the array's overhead.
+    max_write_bytes = 512 * 1024 * 1024
 
     def __init__(
         self,
