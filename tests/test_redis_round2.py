@@ -11,6 +11,7 @@ several threads and event loops at once.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 import warnings
@@ -105,15 +106,17 @@ async def _outcome(call: Callable[[SessionStore], Awaitable[Any]], store: Sessio
         return type(exc).__name__
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("fold_at", [1024, 2])
+@pytest.mark.parametrize("seed", range(3))
 async def test_every_hook_answers_as_the_reference_store_does(
-    redis_server: RedisServer, prefix: str, seed: int
+    redis_server: RedisServer, prefix: str, seed: int, fold_at: int
 ) -> None:
     rng = random.Random(seed)
     async with (
         RedisSessionStore(redis_server.url, key_prefix=prefix) as real,
         InMemorySessionStore() as reference,
     ):
+        real.fold_at = fold_at  # 2: appends keep folding the list into the saved bulk
         for step in range(500):
             namespace = rng.choice(NAMESPACES)
             name, call = _random_call(rng)
@@ -280,3 +283,24 @@ async def test_a_save_after_a_script_flush_stages_again_and_leaves_nothing_behin
             await store.save("s", [Message.user("late")], expected_version=1)
         staging = store._keys("").staging("s")
         assert await raw_client.exists(*staging) == 0
+
+
+async def test_appends_fold_into_the_saved_bulk_so_a_whole_load_is_one_string(
+    redis_server: RedisServer, prefix: str, raw_client: redis.asyncio.Redis
+) -> None:
+    async with RedisSessionStore(redis_server.url, key_prefix=prefix) as store:
+        store.fold_at = 4
+        expected = [Message.user(f"m{index}") for index in range(3)]
+        await store.save("s", expected)
+        for index in range(3, 8):
+            expected.append(Message.user(f"m{index}"))
+            await store.append("s", [expected[-1]])
+        meta, transcript, bulk, _ = store.session_keys("s")
+        # The fifth list message made the list longer than four: all five moved.
+        assert await raw_client.llen(transcript) == 1
+        assert await raw_client.hget(meta, "bulk") == b"8"
+        stored = await raw_client.get(bulk)
+        assert stored is not None
+        assert [Message.from_dict(d) for d in json.loads(stored)] == expected
+        assert await store.load("s") == expected
+        assert await store.load("s", start=2, stop=-3) == expected[2:-3]

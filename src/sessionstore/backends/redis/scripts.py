@@ -147,6 +147,28 @@ local function push(list, payload, ends)
   if #batch > 0 then redis.call('RPUSH', list, unpack(batch)) end
   return #ends / 4
 end
+-- Move the list's messages to the end of the bulk (cost: those messages), so a
+-- transcript built by appends loads as one string too.
+local function fold(k, nbulk)
+  local items = redis.call('LRANGE', k[2], 1, -1)
+  if #items == 0 then return end
+  local prev = bulk_end(k[4], nbulk - 1)
+  local ends = {{}}
+  for i, item in ipairs(items) do
+    prev = prev + 1 + #item
+    ends[i] = struct.pack('<I4', prev)
+  end
+  local joined = table.concat(items, ',') .. ']'
+  if nbulk == 0 then
+    redis.call('SET', k[3], '[' .. joined)
+    redis.call('SET', k[4], table.concat(ends))
+  else
+    redis.call('SETRANGE', k[3], bulk_end(k[4], nbulk - 1), ',' .. joined)
+    redis.call('SETRANGE', k[4], 4 * nbulk, table.concat(ends))
+  end
+  redis.call('LTRIM', k[2], 0, 0)
+  redis.call('HSET', k[1], 'bulk', nbulk + #items)
+end
 -- Make the JSON array and ends staged in KEYS[5], KEYS[6] the whole transcript.
 local function set_staged_bulk(k)
   redis.call('DEL', k[2])
@@ -216,8 +238,9 @@ end
 #: Save, append or restore. KEYS: the session's four, then two staging keys that
 #: hold a save's MESSAGES (SET with an expiry in the same MULTI, so a save's
 #: array never passes through Lua). ARGV: COMMON, mode ('save'|'append'|'restore'),
-#: created_us ('' = keep or now), n attribute changes (-1 = none), the 2n change
-#: fields, and for an append its MESSAGES.
+#: created_us ('' = keep or now), n attribute changes (-1 = none), how many list
+#: messages an append folds into the bulk at, the 2n change fields, and for an
+#: append its MESSAGES.
 #: Returns {'ok', record} | {'conflict', version} | {'too_big', size} | {'legacy'}.
 WRITE = (
     HELPERS
@@ -235,13 +258,16 @@ local mode, n = ARGV[7], tonumber(ARGV[9])
 local appending = mode == 'append' and version > 0
 if appending and not current_layout(list) then return failed_with({'legacy'}) end
 if n >= 0 then
-  local size = set_attributes(meta, 10, n, mode == 'restore')
+  local size = set_attributes(meta, 11, n, mode == 'restore')
   if size then return failed_with({'too_big', size}) end
 end
-local first = 10 + 2 * math.max(n, 0)
+local first = 11 + 2 * math.max(n, 0)
 local count
 if appending then
   count = tonumber(stored[2]) + push(list, ARGV[first], ARGV[first + 1])
+  if redis.call('LLEN', list) - 1 > tonumber(ARGV[10]) then
+    fold(KEYS, tonumber(redis.call('HGET', meta, 'bulk')) or 0)
+  end
 elseif mode == 'append' then
   count = set_bulk(KEYS, ARGV[first], ARGV[first + 1])
 else
