@@ -11,7 +11,10 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sessionstore import (
     MAX_MESSAGE_DEPTH,
@@ -21,6 +24,7 @@ from sessionstore import (
     SessionStore,
     ToolUseBlock,
 )
+from sessionstore._depth import json_depth_exceeds, value_depth
 from sessionstore.backends.base import decode_segments, encode_messages
 from sessionstore.testing import StoreFactory
 
@@ -137,3 +141,26 @@ def _load_in_new_loop(store: SessionStore) -> list[Message] | None:
         return pool.submit(
             lambda: deep_in_the_stack(lambda: asyncio.run(store.load("deep")), spare=80)
         ).result()
+
+
+_TRICKY_TEXT = st.text(alphabet='[]{}"\\\n ab', max_size=8)
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | _TRICKY_TEXT,
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(_TRICKY_TEXT, children, max_size=3),
+    max_leaves=40,
+)
+
+
+@given(value=_JSON_VALUES, limit=st.integers(min_value=0, max_value=12))
+def test_the_byte_level_depth_check_agrees_with_walking_the_values(value: Any, limit: int) -> None:
+    """Brackets, quotes and backslashes inside strings never count as nesting."""
+    raw = msgspec.json.encode(value)
+    assert json_depth_exceeds(raw, limit) == (value_depth(value, limit) > limit)
+
+
+@pytest.mark.parametrize("text", ["[" * 600, "]" * 600, '\\"[' * 300, "{[" * 300])
+def test_brackets_in_text_do_not_make_a_message_too_deep(text: str) -> None:
+    deep_but_allowed = nested_dict(MAX_MESSAGE_DEPTH - 2)  # message > metadata > this
+    encoded = encode_messages([Message.user(text, metadata={"v": text, "d": deep_but_allowed})])
+    assert encoded.count == 1

@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 __version__: str
 
 __all__ = [
-    "MAX_MESSAGE_DEPTH",
     "BackendError",
     "Base64ImageSource",
     "Block",
@@ -61,6 +60,7 @@ __all__ = [
     "InvalidMessageError",
     "InvalidSessionIdError",
     "ListOptions",
+    "MAX_MESSAGE_DEPTH",
     "Message",
     "MissingDependencyError",
     "PostgresSessionStore",

@@ -26,12 +26,22 @@ def check_count(name: str, value: object, *, optional: bool = False, least: int 
 
 
 def prepare_write(
-    session_id: str, messages: Iterable[MessageInput], expected_version: int | None
+    backend: Any, session_id: str, messages: Iterable[MessageInput], expected_version: int | None
 ) -> tuple[SessionId, EncodedMessages]:
-    """The arguments every write shares, validated, with the messages encoded once."""
+    """The arguments every write shares, validated, with the messages encoded once.
+
+    ``backend`` is the store that will write: its ``max_write_bytes`` applies.
+    """
     sid = validate_session_id(session_id)
     encoded = encode_messages(messages)
     check_count("expected_version", expected_version, optional=True)
+    limit: int | None = backend.max_write_bytes
+    if limit is not None and len(encoded.payload) > limit:
+        raise InvalidArgumentError(
+            f"session {sid!r}: the messages encode to {len(encoded.payload):,} bytes of JSON, "
+            f"more than the {limit:,} bytes {type(backend).__name__} takes in one write; "
+            "nothing was written (split them over several appends)"
+        )
     return sid, encoded
 
 

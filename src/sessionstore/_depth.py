@@ -7,7 +7,8 @@ then cannot read back from a deep one. So:
 
 - a message may nest at most ``MAX_MESSAGE_DEPTH`` levels (the message object
   is level 1, a ``metadata`` dict level 2, a tool call's ``input`` level 4),
-  checked at the write edge by walking the values without recursion;
+  checked at the write edge on the encoded JSON bytes, without recursion and
+  in C-speed byte operations (:func:`json_depth_exceeds`);
 - any encode or decode that runs out of stack is retried once on a fresh
   thread, whose whole recursion budget exceeds that limit by far.
 """
@@ -18,13 +19,47 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-__all__ = ["MAX_MESSAGE_DEPTH", "first_too_deep", "in_fresh_thread", "stack_safe", "value_depth"]
+__all__ = [
+    "MAX_MESSAGE_DEPTH",
+    "first_too_deep",
+    "in_fresh_thread",
+    "json_depth_exceeds",
+    "stack_safe",
+    "value_depth",
+]
 
 #: How deeply a message may nest, counting the message object as level 1.
 MAX_MESSAGE_DEPTH = 256
 
 _T = TypeVar("_T")
 _CONTAINERS = (dict, list)
+
+# Keep only brackets and quotes, and make every bracket square.
+_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in b'[]{}"')
+
+
+def json_depth_exceeds(raw: bytes, limit: int) -> bool:
+    """Whether the JSON text ``raw`` nests more than ``limit`` levels.
+
+    Byte operations only (no recursion, no per-value Python work): escaped
+    quotes go, then everything but brackets and quotes, then strings (their
+    brackets are text); each pass removing every ``[]`` pair left then peels
+    exactly one level.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False  # too few openers to nest that deep: most writes stop here
+    if b'\\"' in raw:  # only an escaped quote can make a quote not a string boundary
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    structure = raw.translate(_BRACKETS, _NOT_STRUCTURE)
+    brackets = structure.replace(b'""', b"")  # strings without brackets in them
+    if b'"' in brackets:  # some string holds brackets: drop every string's content
+        brackets = b"".join(structure.split(b'"')[::2])
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets = brackets.replace(b"[]", b"")
+    return bool(brackets)
 
 
 def value_depth(value: Any, limit: int) -> int:

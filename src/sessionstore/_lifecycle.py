@@ -4,17 +4,24 @@ The first call opens the store, whichever loop it runs on; calls that arrive
 on other loops or threads meanwhile wait for that open (a thread-safe
 future, not an ``asyncio.Lock``, which would bind the store to one loop). An
 open that fails is retried by the next call.
+
+The open runs as a task of its own: a caller that is cancelled or times out
+stops waiting, but never cuts an open half way (which would leave threads or
+connections nobody owns), and the next call waits for that same open instead
+of starting another. ``close()`` during an open waits for it, then closes what
+it opened; the callers that were waiting get StoreClosedError.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 from types import TracebackType
 from typing import Self
 
-from sessionstore._errors import StoreClosedError
+from sessionstore._errors import StoreClosedError, StoreUnavailableError
 from sessionstore._hooks import StoreHooks
 
 __all__ = ["StoreLifecycle"]
@@ -26,6 +33,7 @@ class StoreLifecycle(StoreHooks):
     _closed: bool = False
     _opened: bool = False
     _opening: concurrent.futures.Future[None] | None = None
+    _open_task: asyncio.Task[None] | None = None
     _state_lock = threading.Lock()  # shared by all stores: held only to swap ``_opening``
 
     async def __aenter__(self) -> Self:
@@ -45,31 +53,50 @@ class StoreLifecycle(StoreHooks):
         while not self._opened:
             self._ensure_not_closed()
             with self._state_lock:
-                waiting = self._opening
-                if waiting is None:
-                    mine = self._opening = concurrent.futures.Future()
-            if waiting is not None:
-                try:
-                    await asyncio.wrap_future(waiting)
-                except Exception:
-                    continue
-                continue
+                opening = self._opening
+                if opening is None:
+                    opening = self._opening = concurrent.futures.Future()
+                    opening.set_running_or_notify_cancel()  # a waiter's cancel cannot cancel it
+                    self._open_task = asyncio.get_running_loop().create_task(
+                        self._run_open(opening)
+                    )
             try:
-                await self._open()
-            except BaseException as exc:
-                with self._state_lock:
-                    self._opening = None
-                mine.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
-                raise
-            self._opened = True
-            mine.set_result(None)
+                await asyncio.shield(asyncio.wrap_future(opening))
+            except Exception:
+                if opening.done() and opening.exception() is not None and not self._closed:
+                    raise
         self._ensure_not_closed()
 
+    async def _run_open(self, opening: concurrent.futures.Future[None]) -> None:
+        try:
+            await self._open()
+        except BaseException as exc:  # handed to every waiter through ``opening``
+            with self._state_lock:
+                self._opening = None
+            opening.set_exception(
+                exc
+                if isinstance(exc, Exception)
+                else StoreUnavailableError(
+                    f"{type(self).__name__}: opening was interrupted ({type(exc).__name__}: "
+                    "its event loop stopped); the next call opens it again"
+                )
+            )
+            return
+        self._opened = True
+        opening.set_result(None)
+
     async def close(self) -> None:
-        """Release connections and files. Idempotent; any later call raises StoreClosedError."""
+        """Release connections and files. Idempotent; any later call raises StoreClosedError.
+
+        An open in progress is waited for first, so nothing it makes outlives the store.
+        """
         if self._closed:
             return
         self._closed = True
+        opening = self._opening
+        if opening is not None and not opening.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(asyncio.wrap_future(opening))
         await self._close()
 
     @property

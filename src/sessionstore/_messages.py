@@ -22,7 +22,13 @@ from typing import Any, Union
 
 import msgspec
 
-from sessionstore._depth import MAX_MESSAGE_DEPTH, first_too_deep, in_fresh_thread, stack_safe
+from sessionstore._depth import (
+    MAX_MESSAGE_DEPTH,
+    first_too_deep,
+    in_fresh_thread,
+    json_depth_exceeds,
+    stack_safe,
+)
 from sessionstore._errors import CorruptSessionError, InvalidMessageError
 
 __all__ = [
@@ -142,7 +148,8 @@ class Message(
     def from_dict(cls, data: Any) -> Message:
         """Build a message from its JSON form as Python values; raises InvalidMessageError."""
         try:
-            return stack_safe(msgspec.convert, data, cls)
+            message: Message = stack_safe(msgspec.convert, data, cls)
+            return message
         except msgspec.ValidationError as exc:
             raise InvalidMessageError(f"invalid message: {exc}") from exc
 
@@ -216,6 +223,8 @@ def encode_messages(messages: Sequence[MessageInput] | Iterable[MessageInput]) -
         return in_fresh_thread(_encode, messages)
     except RecursionError as exc:
         index = first_too_deep(messages)
+        if index is None:  # deep through something other than dicts and lists
+            index = in_fresh_thread(_first_too_deep_to_encode, messages)
         raise InvalidMessageError(
             f"message {index}: nested deeper than {MAX_MESSAGE_DEPTH} levels (or refers to itself)",
             index=index,
@@ -223,13 +232,11 @@ def encode_messages(messages: Sequence[MessageInput] | Iterable[MessageInput]) -
 
 
 def _encode(messages: list[MessageInput]) -> EncodedMessages:
-    structs: list[Message]
-    if _all_structs(messages):
-        # The common case, on every append's hot path: no copy.
-        # Only read below; the round trip validates the structs' values.
-        structs = messages  # type: ignore[assignment]
-    else:
-        structs = [_as_struct(index, item) for index, item in enumerate(messages)]
+    # Structs, the common case on every append's hot path, are used as they are (no
+    # copy): only read below, and the round trip validates their values.
+    structs: list[Message] = (
+        messages if _all_structs(messages) else _as_structs(messages)  # type: ignore[assignment]
+    )
     try:
         raw = _ENCODER.encode(structs)
     except (TypeError, ValueError, OverflowError) as exc:
@@ -257,15 +264,35 @@ def _encode(messages: list[MessageInput]) -> EncodedMessages:
             "(NaN or infinity, bytes, a tuple or set, a non-str object key, or a wrong type)",
             index=index,
         )
-    # No message can be deeper than the payload has openers: most writes stop here.
-    if raw.count(b"{") + raw.count(b"[") > MAX_MESSAGE_DEPTH:
+    if _free_form_too_deep(validated):
         deep = first_too_deep(validated)
-        if deep is not None:
-            raise InvalidMessageError(
-                f"message {deep}: nested deeper than {MAX_MESSAGE_DEPTH} levels", index=deep
-            )
+        raise InvalidMessageError(
+            f"message {deep}: nested deeper than {MAX_MESSAGE_DEPTH} levels", index=deep
+        )
     # ``raw`` is already canonical: structs omit absent fields and ``"metadata": null``.
     return EncodedMessages(raw, len(structs))
+
+
+def _free_form_too_deep(messages: list[Message]) -> bool:
+    """Whether a ``metadata`` or tool ``input`` value makes a message too deep.
+
+    Those are the only free-form values: the typed rest of a message nests 4
+    levels at most (message > content > block > image source). So only they
+    are encoded again (usually a small part of the payload) and measured on
+    the bytes; the list around them stands for the level they hang from.
+    """
+    metadata = [message.metadata for message in messages if message.metadata is not None]
+    inputs = [
+        block.input
+        for message in messages
+        if type(message.content) is list
+        for block in message.content
+        if type(block) is ToolUseBlock
+    ]
+    # message > metadata: the list is level 1; message > content > block > input: levels 1-3.
+    return (
+        bool(metadata) and json_depth_exceeds(_ENCODER.encode(metadata), MAX_MESSAGE_DEPTH)
+    ) or (bool(inputs) and json_depth_exceeds(_ENCODER.encode(inputs), MAX_MESSAGE_DEPTH - 2))
 
 
 def _all_structs(items: list[Any]) -> bool:
@@ -274,6 +301,28 @@ def _all_structs(items: list[Any]) -> bool:
         if type(item) is not Message:
             return False
     return True
+
+
+def _first_too_deep_to_encode(messages: list[MessageInput]) -> int | None:
+    """The index of the first message that alone runs out of stack to encode, or None."""
+    for index, message in enumerate(messages):
+        try:
+            _ENCODER.encode(message)
+        except RecursionError:
+            return index
+        except (TypeError, ValueError, OverflowError):
+            continue
+    return None
+
+
+def _as_structs(items: list[MessageInput]) -> list[Message]:
+    """The items as structs: one conversion in C for dicts, item by item to name a bad one."""
+    if all(type(item) is dict for item in items):
+        try:
+            return msgspec.convert(items, list[Message])
+        except msgspec.ValidationError:
+            pass  # find and name the first bad item below
+    return [_as_struct(index, item) for index, item in enumerate(items)]
 
 
 def _as_struct(index: int, item: object) -> Message:

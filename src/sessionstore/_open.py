@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from sessionstore._errors import InvalidArgumentError
 from sessionstore._store import SessionStore
-from sessionstore._urls import redact_url
+from sessionstore._urls import check_url, redact_url
 
 __all__ = ["BACKENDS", "DEFAULT_URL", "open_store"]
 
@@ -38,11 +38,14 @@ def open_store(url: str | None = None) -> SessionStore:
     """Return an unopened store for ``url``; it connects on first use or ``async with``.
 
     Without ``url``, ``$SESSIONSTORE_URL`` is used, then ``sqlite:///sessions.db``.
-    An unknown scheme raises ValueError listing the known ones.
+    An unknown scheme, or a URL that drivers could split differently (a raw
+    ``/ ? # @`` in the password) or whose parts would be dropped, raises
+    InvalidArgumentError showing the URL redacted.
     """
     url = resolve_url(url)
     if not isinstance(url, str):
         raise InvalidArgumentError(f"store URL must be a str, got {type(url).__name__}")
+    check_url(url)
     scheme = urlsplit(url).scheme.lower()
     target = BACKENDS.get(scheme)
     if target is None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sessionstore._errors import InvalidArgumentError, MissingDependencyError
+from sessionstore._urls import check_url
 
 __all__ = [
     "CONNECTION_OPTIONS",
@@ -100,8 +101,11 @@ def split_query_options(url: str, names: Iterable[str]) -> tuple[str, dict[str, 
     The query is split by hand, not decoded and re-encoded, so the driver sees
     every other parameter byte for byte (libpq, for one, decodes ``%XX`` but
     not ``+``). A URL without any of ``names`` comes
-    back unchanged. When a name repeats, the last value wins.
+    back unchanged. When a name repeats, the last value wins. Both server
+    backends split their URL here first, so this is where a URL that drivers
+    could read differently is refused (``check_url``), whoever built the store.
     """
+    check_url(url)
     parts = urlsplit(url)
     if not parts.query:
         return url, {}

@@ -48,6 +48,10 @@ class SessionStore(StoreLifecycle):
     #: Whether ``scan`` pages by a cursor on the listing order (and so skips no
     #: session while others are written) rather than by offset.
     supports_cursor_scan: ClassVar[bool] = False
+    #: The most bytes of encoded messages one write may carry (None: no limit of
+    #: the backend's own). Larger writes are refused before anything is sent,
+    #: with InvalidArgumentError naming the limit, since no retry could help.
+    max_write_bytes: ClassVar[int | None] = None
 
     #: The namespace this store object reads and writes (``""`` = the default).
     _namespace: str = ""
@@ -199,7 +203,7 @@ class SessionStore(StoreLifecycle):
         ``attributes`` merge into the session's attributes in the same write
         (a None value removes its key); without it they stay as they are.
         """
-        sid, encoded = prepare_write(session_id, messages, expected_version)
+        sid, encoded = prepare_write(self._backend, session_id, messages, expected_version)
         changes = changes_or_none(attributes)
         backend = self._backend
         await backend._ready()
@@ -219,7 +223,7 @@ class SessionStore(StoreLifecycle):
         appends all land, each call's messages contiguous. ``expected_version``
         and ``attributes`` as for ``save``.
         """
-        sid, encoded = prepare_write(session_id, messages, expected_version)
+        sid, encoded = prepare_write(self._backend, session_id, messages, expected_version)
         changes = changes_or_none(attributes)
         backend = self._backend
         if backend._closed or not backend._opened:  # the hot path skips a coroutine
@@ -249,7 +253,7 @@ class SessionStore(StoreLifecycle):
         backend = self._backend
         if not backend.supports_restore:
             raise UnsupportedOperationError(f"{type(backend).__name__} does not support restore")
-        sid, encoded = prepare_write(session_id, messages, expected_version)
+        sid, encoded = prepare_write(self._backend, session_id, messages, expected_version)
         created = aware("created_at", created_at)
         updated = aware("updated_at", updated_at)
         if created > updated:
@@ -290,7 +294,7 @@ class SessionStore(StoreLifecycle):
         A negative ``start`` counts from the end; one past the end appends. The
         session must exist (SessionNotFoundError). Costs what the tail costs.
         """
-        sid, encoded = prepare_write(session_id, messages, expected_version)
+        sid, encoded = prepare_write(self._backend, session_id, messages, expected_version)
         check_index("start", start)
         backend = self._backend
         await backend._ready()
