@@ -309,3 +309,14 @@ async def test_appends_fold_into_the_saved_bulk_so_a_whole_load_is_one_string(
         assert [Message.from_dict(d) for d in json.loads(stored)] == expected
         assert await store.load("s") == expected
         assert await store.load("s", start=2, stop=-3) == expected[2:-3]
+
+
+async def test_a_write_past_redis_string_limit_is_refused_before_sending(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    async with RedisSessionStore(redis_server.url, key_prefix=prefix) as store:
+        assert store.max_write_bytes == 512 * 1024 * 1024  # Redis's proto-max-bulk-len
+        store.max_write_bytes = 100  # type: ignore[misc]
+        with pytest.raises(InvalidArgumentError, match="100 bytes"):
+            await store.save("s", [Message.user("x" * 200)])
+        assert await store.get("s") is None

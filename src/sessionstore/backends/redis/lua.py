@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from sessionstore._attributes import MAX_ATTRIBUTES_BYTES
 
-__all__ = ["HEADER", "HELPERS"]
+__all__ = ["HEADER", "HELPERS", "MAX_STRING_BYTES"]
+
+#: The longest string Redis stores or takes as one argument (``proto-max-bulk-len``'s
+#: default): the most a write may carry, and a bulk that a fold would make longer
+#: stays as it is (its list keeps the messages).
+MAX_STRING_BYTES = 512 * 1024 * 1024
 
 #: The first element of a transcript list in the current layout.
 HEADER = b"#sessionstore:2"
@@ -125,6 +130,7 @@ local function fold(k, nbulk)
     prev = prev + 1 + #item
     ends[i] = struct.pack('<I4', prev)
   end
+  if prev + 1 > {MAX_STRING_BYTES} then return end  -- the bulk would pass Redis's limit
   local joined = table.concat(items, ',') .. ']'
   if nbulk == 0 then
     redis.call('SET', k[3], '[' .. joined)

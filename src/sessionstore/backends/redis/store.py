@@ -38,6 +38,7 @@ from sessionstore.backends.redis.codec import (
     split_segments,
     too_big,
 )
+from sessionstore.backends.redis.lua import MAX_STRING_BYTES
 from sessionstore.backends.redis.pool import DRIVER_MISSING, RedisConnections, Script, check_url
 from sessionstore.backends.redis.queries import RedisListing
 
@@ -101,6 +102,7 @@ class RedisSessionStore(RedisListing):
     #: An append that leaves more messages than this in the list folds them into the
     #: saved bulk string (about 1 to 2 ms per fold), so a whole load stays one string.
     fold_at: int = 1024
+    max_write_bytes = MAX_STRING_BYTES
 
     def __init__(
         self,
