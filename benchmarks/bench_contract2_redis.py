@@ -191,7 +191,7 @@ async def bench_redis(args: argparse.Namespace) -> Report:
                 await _flush(database)
     report.notes.append(
         f"The long session is built by {long // 100:,} appends of 100 ~200-character "
-        "messages (list elements, folded into the bulk every 1,024), or by one save (one bulk "
+        "messages (list elements, folded into the bulk every 256), or by one save (one bulk "
         "string and its offsets); the "
         "short one by one save. After each pop an untimed append (appended session) or "
         "save (saved session, so each timed pop or replace_tail cuts into the bulk) puts "

@@ -107,7 +107,7 @@ async def _outcome(call: Callable[[SessionStore], Awaitable[Any]], store: Sessio
         return type(exc).__name__
 
 
-@pytest.mark.parametrize("fold_at", [1024, 2])
+@pytest.mark.parametrize("fold_at", [256, 2])
 @pytest.mark.parametrize("seed", range(3))
 async def test_every_hook_answers_as_the_reference_store_does(
     redis_server: RedisServer, prefix: str, seed: int, fold_at: int

@@ -11,7 +11,7 @@ How it works, and why:
   (its JSON array) beside the end offset of each message in it; what was
   written since is a list (a header element, then one JSON message per
   element), which an append folds into the bulk once it holds more than
-  ``fold_at`` (1,024) messages. A whole load is one MULTI of ``GET`` and
+  ``fold_at`` (256) messages. A whole load is one MULTI of ``GET`` and
   ``LRANGE``; a slice reads the offsets it needs and cuts the bulk with
   ``GETRANGE``, so the tail 20 of a 100,000-message session costs what a
   20-message session does; an append is one ``RPUSH``; pop (``RPOP`` count),
