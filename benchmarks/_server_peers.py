@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from _peers import Adapter, AgentsAdapter, _langchain_message
+from _peers import Adapter, AgentsAdapter, OursAdapter, _langchain_message
 
 
-class OursServerAdapter(Adapter):
-    """Our store on a server URL."""
+class OursServerAdapter(OursAdapter):
+    """Our store on a server URL: the SQLite adapter's operations, opened by ``open_store``."""
 
-    package = "sessionstore"
-    layout = "our schema; Message structs (msgspec)"
     list_how = "-"
 
     def __init__(self, path: str, name: str) -> None:
@@ -26,28 +24,8 @@ class OursServerAdapter(Adapter):
     async def open(self) -> None:
         from sessionstore import open_store
 
-        self.store = open_store(self.path)
+        self.store = open_store(self.path)  # type: ignore[assignment]
         await self.store.open()
-
-    async def close(self) -> None:
-        await self.store.close()
-
-    def convert(self, message: dict[str, Any]) -> Any:
-        from sessionstore import Message
-
-        return Message.from_dict(message)
-
-    async def append(self, session_id: str, message: Any) -> None:
-        await self.store.append(session_id, [message])
-
-    async def load(self, session_id: str) -> Any:
-        return await self.store.load(session_id)
-
-    async def overwrite(self, session_id: str, messages: list[Any]) -> None:
-        await self.store.save(session_id, messages)
-
-    async def list_newest(self, limit: int) -> Any:
-        raise NotImplementedError
 
 
 class _AgentsSessions(AgentsAdapter):
