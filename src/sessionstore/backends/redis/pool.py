@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -136,29 +136,11 @@ class RedisConnections:
         self.options = options
         self._url = url
         self._new_client = make
+        # PerLoop closes each loop's client when that loop shuts down.
         self.clients: PerLoop[Redis] = PerLoop(self._make, _close_client)
-        # One async generator per client, parked at its yield: see _close_at_loop_end.
-        self._guards: dict[int, AsyncGenerator[None, None]] = {}
 
     async def _make(self) -> Redis:
-        client = self._new_client()
-        guard = self._close_at_loop_end(client)
-        await anext(guard)
-        self._guards[id(client)] = guard
-        return client
-
-    async def _close_at_loop_end(self, client: Redis) -> AsyncGenerator[None, None]:
-        """Close ``client`` when its event loop shuts down (``asyncio.run`` returning).
-
-        A loop finalizes its live async generators (``shutdown_asyncgens``) while it
-        still runs, so this one closes the client there: a store used through
-        ``asyncio.run`` per call leaves no open socket behind on a dead loop.
-        """
-        try:
-            yield
-        finally:
-            self._guards.pop(id(client), None)
-            await _close_client(client)
+        return self._new_client()
 
     @classmethod
     def connect(
