@@ -117,7 +117,11 @@ class ConnectionThread:
                     self._queue.put(Request(None, loop, ended, True))
             else:
                 ended.set_result(None)
-        await ended
+        try:
+            await ended
+        except Exception:  # closing the connection failed: the thread ends all the same
+            self._thread.join()
+            raise
         self._thread.join()  # past its last statement already
 
     def stop_nowait(self) -> None:
@@ -147,11 +151,15 @@ class ConnectionThread:
         startup = self._queue.get()
         try:
             conn = self._connect()
+            try:
+                self._connected(conn)
+            except BaseException:
+                conn.close()
+                raise
         except BaseException as exc:
             self._settle(startup, None, translate_error(exc, "open the database", self.path))
             self._end()
             return
-        self._connected(conn)
         self._settle(startup, None, None)
         try:
             self._serve(conn)
