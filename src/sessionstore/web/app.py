@@ -154,7 +154,7 @@ class _Viewer:
 
 def _record_json(record: SessionRecord, namespace: str) -> dict[str, Any]:
     return {
-        "id": record.id,
+        "id": str(record.id),
         "namespace": namespace,
         "message_count": record.message_count,
         "version": record.version,
