@@ -15,10 +15,10 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from cli_support import seed
+import cli_support
 from sessionstore import open_store
 from sessionstore.web.server import build_server
 
@@ -107,6 +107,35 @@ def running_viewer(url: str, *, namespace: str = "", token: str | None = None) -
         thread.join(timeout=30)
 
 
+def _off_loop(work: Callable[[], None]) -> None:
+    """Run ``work`` in a thread of its own: Playwright's sync API keeps an event loop running
+    in the test's thread, where ``asyncio.run`` refuses to start another."""
+    failures: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            work()
+        except BaseException as exc:  # re-raised in the test's thread below
+            failures.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failures:
+        raise failures[0]
+
+
+def seed(
+    url: str,
+    sessions: dict[str, list[Any]],
+    *,
+    namespace: str = "",
+    attributes: dict[str, Any] | None = None,
+) -> None:
+    """Save each of ``sessions`` (id to messages) in order, so the last is the newest."""
+    _off_loop(lambda: cli_support.seed(url, sessions, namespace=namespace, attributes=attributes))
+
+
 def append(url: str, session_id: str, messages: Sequence[Any], *, namespace: str = "") -> None:
     """Append ``messages`` to a session, as a running agent would."""
 
@@ -115,7 +144,7 @@ def append(url: str, session_id: str, messages: Sequence[Any], *, namespace: str
             view = store.namespace(namespace) if namespace else store
             await view.append(session_id, list(messages))
 
-    asyncio.run(work())
+    _off_loop(lambda: asyncio.run(work()))
 
 
 def agent_transcript() -> list[dict[str, Any]]:
@@ -164,5 +193,5 @@ def agent_transcript() -> list[dict[str, Any]]:
                 },
             ],
         },
-        {"role": "assistant", "content": "A red square; and yes, take an umbrella."},
+        {"role": "assistant", "content": "An orange rectangle; and yes, take an umbrella."},
     ]
