@@ -7,13 +7,17 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from sessionstore import open_store
+from sessionstore.web.app import PAGE_MESSAGES
 from sessionstore.web.listing import index_page
 from sessionstore.web.security import CSP, require_token
 from web_support import (
@@ -22,6 +26,7 @@ from web_support import (
     Viewer,
     agent_transcript,
     append,
+    free_port,
     running_viewer,
     seed,
 )
@@ -231,3 +236,51 @@ def test_serve_without_the_extra_says_how_to_install_it(monkeypatch: pytest.Monk
     result = invoke("serve", "--url", "memory://")
     assert result.exit_code == 1
     assert "pip install 'sessionstore[web]'" in result.output
+
+
+def test_a_long_transcript_shows_its_newest_messages_first(
+    client: tuple[str, httpx.Client],
+) -> None:
+    url, http = client
+    total = PAGE_MESSAGES + 5
+    seed(url, {"long": [{"role": "user", "content": f"message {n}"} for n in range(total)]})
+    page = http.get("/session", params={"id": "long"}).text
+    assert 'id="m5"' in page and 'id="m4"' not in page and f'id="m{total - 1}"' in page
+    assert f"Show all {total}" in page
+    every = http.get("/session", params={"id": "long", "all": "1"}).text
+    assert 'id="m0"' in every and "Show all" not in every
+
+
+def test_the_serve_command_serves_the_store(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    seed(url, {"<b>served</b>": [{"role": "user", "content": "hello"}]})
+    port = free_port()
+    main = "from sessionstore.cli import main; main()"
+    command = [sys.executable, "-c", main, "serve", "--url", url, "--port", str(port)]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stderr is not None
+            banner = server.stderr.readline()
+            assert f"on http://127.0.0.1:{port}/" in banner and "token" not in banner
+            page = _get_when_up(f"http://127.0.0.1:{port}/")
+            assert "&lt;b&gt;served&lt;/b&gt;" in page
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def _get_when_up(address: str) -> str:
+    for _ in range(300):
+        try:
+            return httpx.get(address).text
+        except httpx.ConnectError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing answered at {address}")
+
+
+def test_serve_reports_a_bad_store_url_in_one_line() -> None:
+    from cli_support import invoke
+
+    result = invoke("serve", "--url", "nosuch://x")
+    assert result.exit_code == 1
+    assert result.output.startswith("sessionstore: error:") and result.output.count("\n") == 1

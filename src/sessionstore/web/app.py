@@ -33,10 +33,12 @@ from sessionstore.web.transcript import attributes_json, view_messages, when
 __all__ = ["create_app"]
 
 _STATIC = Path(__file__).parent / "static"
+#: A session page shows at most this many messages (the newest) unless asked for all.
+PAGE_MESSAGES = 1000
 
 
-def _session_url(session_id: str, path: str = "/session") -> str:
-    return f"{path}?{urlencode({'id': session_id}, quote_via=quote)}"
+def _session_url(session_id: str, path: str = "/session", **extra: str) -> str:
+    return f"{path}?{urlencode({'id': session_id, **extra}, quote_via=quote)}"
 
 
 def _index_url(prefix: str = "", offset: int = 0) -> str:
@@ -98,14 +100,17 @@ class _Viewer:
         return snapshot
 
     async def session(self, request: Request) -> Response:
-        snapshot = await self._snapshot(request)
+        every = request.query_params.get("all") == "1"
+        snapshot = await self._snapshot(request, 0 if every else -PAGE_MESSAGES)
         if not isinstance(snapshot, Snapshot):
             return snapshot
         record = snapshot.record
+        first = record.message_count - len(snapshot.messages)
         return self.page(
             "session.html",
             record=record,
-            messages=view_messages(snapshot.messages),
+            first=first,
+            messages=view_messages(snapshot.messages, first),
             attributes=attributes_json(record.attributes) if record.attributes else None,
             title=record.attributes.get("title"),
         )
