@@ -221,6 +221,11 @@ def test_the_token_is_refused_without_and_accepted_with(page: Page, store: str) 
         page.goto(guarded.base + "/?token=browser-token")
         assert "token" not in page.url
         expect(page.locator("td.sid a").first).to_be_visible()
-        page.goto(guarded.base + "/session?id=demo-weather")
-        expect(page.locator("h1 .sid")).to_have_text("demo-weather")
-        expect(page.locator("#live")).to_have_text("live")
+        seed(store, {"guarded-run": [{"role": "user", "content": "first"}]})
+        page.goto(guarded.base + "/session?id=guarded-run")
+        expect(page.locator("h1 .sid")).to_have_text("guarded-run")
+        append(store, "guarded-run", [{"role": "assistant", "content": "second"}])
+        # The page's polls carry the cookie the ?token= visit set.
+        expect(page.locator("article .text")).to_have_text(
+            ["first", "second"], timeout=LIVE_TIMEOUT_MS
+        )

@@ -284,3 +284,23 @@ def test_serve_reports_a_bad_store_url_in_one_line() -> None:
     result = invoke("serve", "--url", "nosuch://x")
     assert result.exit_code == 1
     assert result.output.startswith("sessionstore: error:") and result.output.count("\n") == 1
+
+
+def test_without_a_token_only_loopback_host_names_are_answered(
+    client: tuple[str, httpx.Client],
+) -> None:
+    _, http = client
+    for host in ("127.0.0.1:8765", "localhost", "[::1]:80", "127.0.0.5"):
+        assert http.get("/", headers={"host": host}).status_code == 200, host
+    for host in ("rebound.example:8765", "10.0.0.1", ""):
+        assert http.get("/", headers={"host": host}).status_code == 400, host
+
+
+def test_a_viewer_sees_its_namespace_only(shared_url: str) -> None:
+    seed(shared_url, {"outside": [{"role": "user", "content": "x"}]})
+    seed(shared_url, {"inside": [{"role": "user", "content": "x"}]}, namespace="acme")
+    with running_viewer(shared_url, namespace="acme") as viewer:
+        page = httpx.get(viewer.base + "/").text
+        assert [sid for _, sid in _rows(page)] == ["inside"]
+        assert "namespace <code>acme</code>" in page
+        assert httpx.get(viewer.base + "/session?id=outside").status_code == 404

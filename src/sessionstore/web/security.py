@@ -5,6 +5,9 @@ decides). With a token every request must carry it: in the ``X-Sessionstore-Toke
 header, an ``Authorization: Bearer`` header, or the cookie a visit to any page with
 ``?token=...`` sets (that visit is redirected to the same URL without the token, so
 it does not linger in the address bar or history). Tokens compare in constant time.
+
+Without a token, a request must name a loopback host in its ``Host`` header: a web page
+elsewhere cannot then read the viewer through a DNS name rebound to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -92,6 +95,17 @@ def _presented(scope: Scope) -> list[str]:
     return found
 
 
+def _host_name(scope: Scope) -> str:
+    """The host a request names (its ``Host`` header without the port), or ``""``."""
+    for name, value in scope.get("headers", []):
+        if name == b"host":
+            host: str = value.decode("latin-1")
+            if host.startswith("["):
+                return host[: host.find("]") + 1]
+            return host.rpartition(":")[0] if ":" in host else host
+    return ""
+
+
 class SecurityMiddleware:
     """Adds the security headers to every response and, with a token, refuses requests without."""
 
@@ -111,7 +125,13 @@ class SecurityMiddleware:
                     headers.setdefault(name, value)
             await send(message)
 
-        if self.token is None or any(_same(t, self.token) for t in _presented(scope)):
+        if self.token is None:
+            if is_loopback(_host_name(scope)):
+                await self.app(scope, receive, with_headers)
+            else:
+                await _refuse(with_headers, 400, b"400: this viewer answers loopback hosts only\n")
+            return
+        if any(_same(t, self.token) for t in _presented(scope)):
             await self.app(scope, receive, with_headers)
             return
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
@@ -120,7 +140,10 @@ class SecurityMiddleware:
             rest = urlencode([(key, value) for key, value in query if key != "token"])
             await _redirect_with_cookie(with_headers, scope["path"], rest, self.token)
         else:
-            await _refuse(with_headers)
+            await _refuse(with_headers, 401, _NO_TOKEN)
+
+
+_NO_TOKEN = b"401: this viewer needs its access token (open the URL `sessionstore serve` printed)\n"
 
 
 async def _redirect_with_cookie(send: Send, path: str, query: str, token: str) -> None:
@@ -140,12 +163,11 @@ async def _redirect_with_cookie(send: Send, path: str, query: str, token: str) -
     await send({"type": "http.response.body", "body": b""})
 
 
-async def _refuse(send: Send) -> None:
-    body = b"401: this viewer needs its access token (open the URL `sessionstore serve` printed)\n"
+async def _refuse(send: Send, status: int, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",
-            "status": 401,
+            "status": status,
             "headers": [
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
