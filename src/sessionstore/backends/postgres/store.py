@@ -66,8 +66,11 @@ class PostgresSessionStore(PostgresOperations, SessionStore):
     the store creates check their idle connections themselves). Autocommit
     connections are fastest; a pool of non-autocommit connections works too.
 
-    The pool the store creates keeps ``min_connections`` open and opens at most
-    ``max_connections``; a call waits up to ``pool_timeout`` seconds for a free
+    psycopg pools belong to the event loop that made them, so the store makes one
+    pool per event loop it is used from (on first use there; ``close()`` closes
+    each): any thread or loop may use it. A pool passed in serves its own loop
+    only. Each pool the store creates keeps ``min_connections`` open and opens at
+    most ``max_connections``; a call waits up to ``pool_timeout`` seconds for a free
     connection before StoreUnavailableError, and ``connect_timeout`` (seconds,
     counted whole by libpq, at least 2) bounds each connection attempt (None:
     the connection string's own ``connect_timeout``, if any). A URL's query may
@@ -81,6 +84,9 @@ class PostgresSessionStore(PostgresOperations, SessionStore):
 
     supports_restore = True
     supports_cursor_scan = True
+    #: A write's segments travel as one ``bytea[]`` parameter, a single value that
+    #: PostgreSQL caps at 1 GiB; half leaves room for the array's overhead.
+    max_write_bytes = 512 * 1024 * 1024
 
     def __init__(
         self,
