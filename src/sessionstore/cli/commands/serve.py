@@ -25,9 +25,12 @@ def serve_command(
     url: UrlOption = None,
     namespace: NamespaceOption = "",
     host: Annotated[
-        str, typer.Option(help="Address to bind; anything but loopback requires a token.")
+        str,
+        typer.Option(metavar="ADDRESS", help="Address to bind; any but loopback needs a token."),
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8765,
+    port: Annotated[
+        int, typer.Option(metavar="PORT", min=1, max=65535, help="Port to listen on.")
+    ] = 8765,
     token: Annotated[
         str | None,
         typer.Option(
