@@ -304,3 +304,24 @@ def test_a_viewer_sees_its_namespace_only(shared_url: str) -> None:
         assert [sid for _, sid in _rows(page)] == ["inside"]
         assert "namespace <code>acme</code>" in page
         assert httpx.get(viewer.base + "/session?id=outside").status_code == 404
+
+
+def test_hostile_tool_names_ids_metadata_and_media_types_are_text(
+    client: tuple[str, httpx.Client],
+) -> None:
+    url, http = client
+    evil = HOSTILE_TEXT + '"><script>alert(2)</script>'
+    image = {"type": "image", "source": {"type": "base64", "media_type": evil, "data": "AAAA"}}
+    call = {"type": "tool_use", "id": evil, "name": evil, "input": {evil: evil}}
+    result = {"type": "tool_result", "tool_use_id": evil, "content": evil, "is_error": True}
+    messages = [
+        {"role": "user", "content": [image], "name": evil, "metadata": {evil: evil}},
+        {"role": "assistant", "content": [call]},
+        {"role": "tool", "content": [result]},
+    ]
+    seed(url, {"tools": messages}, attributes={evil: evil, "title": evil})
+    for path in ("/session", "/api/tail"):
+        body = http.get(path, params={"id": "tools", "start": "0"}).text
+        assert "<img" not in body and "<script>" not in body and "data:" not in body, path
+    page = http.get("/session", params={"id": "tools"}).text
+    assert 'href="#m1-b0"' in page and 'href="#m2-b0"' in page  # still matched by the hostile id
