@@ -10,6 +10,8 @@ the screenshots the README shows (docs/viewer-index.png, docs/viewer-session.png
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,7 +37,14 @@ if not Path(CHROMIUM).exists():  # pragma: no cover - `make test` installs it
 
 from playwright.sync_api import Browser, Dialog, Error, Locator, Page, expect  # noqa: E402 - after the skips above
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+_DOCS = Path(__file__).resolve().parent.parent / "docs"
+#: Where the screenshots go: the README's copies under docs/ when SESSIONSTORE_UPDATE_SCREENSHOTS=1
+#: (so a plain `make test` leaves the checkout clean), else a scratch directory.
+DOCS = (
+    _DOCS
+    if os.environ.get("SESSIONSTORE_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.mkdtemp(prefix="sessionstore-screenshots-"))
+)
 #: How long the live update may take to show (polling, not a speed assertion).
 LIVE_TIMEOUT_MS = 15_000
 
