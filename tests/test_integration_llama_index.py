@@ -9,9 +9,6 @@ role and content block kind reading back as written (``model_dump`` equal).
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-import threading
 import typing
 import uuid
 from collections.abc import AsyncIterator
@@ -40,11 +37,11 @@ from llama_index.core.memory import Memory
 from llama_index.core.storage.chat_store.base_db import AsyncDBChatStore, MessageStatus
 from llama_index.core.storage.chat_store.sql import SQLAlchemyChatStore
 
+from integrations_support import FOREIGN_TRANSCRIPT, error_importing_without, run_in_threads
 from sessionstore import (
     InvalidArgumentError,
     InvalidMessageError,
     InvalidSessionIdError,
-    Message,
     SessionStore,
     ToolResultBlock,
     ToolUseBlock,
@@ -165,13 +162,7 @@ async def test_a_transcript_written_without_llama_index_loads(store: SessionStor
     key = _key()
     await store.save(
         key,
-        [
-            Message.system("Be brief."),
-            Message.user("Weather?"),
-            Message.assistant([ToolUseBlock("c9", "weather", {"city": "Oslo"})]),
-            Message.tool_result("c9", "rain"),
-            Message.assistant("Rain."),
-        ],
+        FOREIGN_TRANSCRIPT,
     )
     loaded = await SessionStoreChatStore(store).get_messages(key)
     assert [m.role for m in loaded] == ["system", "user", "assistant", "tool", "assistant"]
@@ -365,30 +356,22 @@ async def test_bad_input_is_refused_and_nothing_is_written(store: SessionStore) 
 
 
 def test_sync_memory_from_threads_and_asyncio_run_per_call(store_url: str) -> None:
-    key, errors = _key(), []
+    key = _key()
 
     def worker(number: int) -> None:
-        try:
-            memory = Memory.from_defaults(
-                session_id=key,
-                chat_store=SessionStoreChatStore(store_url),
-                token_limit=10_000,
-                tokenizer_fn=_words,
+        memory = Memory.from_defaults(
+            session_id=key,
+            chat_store=SessionStoreChatStore(store_url),
+            token_limit=10_000,
+            tokenizer_fn=_words,
+        )
+        for turn in range(3):
+            memory.put_messages(
+                [ChatMessage(content=f"{number}-{turn}"), ChatMessage(role="assistant")]
             )
-            for turn in range(3):
-                memory.put_messages(
-                    [ChatMessage(content=f"{number}-{turn}"), ChatMessage(role="assistant")]
-                )
-        except BaseException as exc:  # reported below
-            errors.append(exc)
 
     try:
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        run_in_threads(worker, 4)
         chat_store = SessionStoreChatStore(store_url)
         assert asyncio.run(chat_store.count_messages(key)) == 24
         assert asyncio.run(chat_store.archive_oldest_messages(key, 4))
@@ -399,13 +382,5 @@ def test_sync_memory_from_threads_and_asyncio_run_per_call(store_url: str) -> No
 
 
 def test_without_llama_index_the_error_names_the_extra() -> None:
-    code = (
-        "import sys; sys.modules['llama_index.core'] = None\n"
-        "from sessionstore import MissingDependencyError\n"
-        "try:\n    import sessionstore.integrations.llama_index\n"
-        "except MissingDependencyError as exc:\n    print(exc)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert "pip install 'sessionstore[llama-index]'" in result.stdout
+    message = error_importing_without("llama_index.core", "sessionstore.integrations.llama_index")
+    assert "pip install 'sessionstore[llama-index]'" in message

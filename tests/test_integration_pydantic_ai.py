@@ -1,0 +1,285 @@
+"""``SessionStoreMessageHistory``: PydanticAI message histories on every backend.
+
+The standard is PydanticAI's own: agent runs on its ``TestModel`` (offline, with
+a tool call) continuing from the stored ``message_history`` turn after turn,
+and every message part kind reading back as PydanticAI's own JSON round trip
+(``ModelMessagesTypeAdapter``) reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import typing
+import uuid
+import warnings
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pydantic_ai import Agent
+from pydantic_ai import messages as m
+from pydantic_ai._deferred_capabilities import LoadCapabilityCallPart, LoadCapabilityReturnPart
+from pydantic_ai._tool_search import (
+    NativeToolSearchCallPart,
+    NativeToolSearchReturnPart,
+    ToolSearchCallPart,
+    ToolSearchReturnPart,
+)
+from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ModelRequest, ModelResponse
+from pydantic_ai.models.test import TestModel
+
+from integrations_support import FOREIGN_TRANSCRIPT, error_importing_without, run_in_threads
+from sessionstore import (
+    ConflictError,
+    InvalidArgumentError,
+    InvalidMessageError,
+    InvalidSessionIdError,
+    SessionStore,
+    ToolResultBlock,
+    ToolUseBlock,
+    open_store,
+)
+from sessionstore.integrations._shared import close_shared_stores
+from sessionstore.integrations.pydantic_ai import (
+    PYDANTIC_AI_KEY,
+    SessionStoreMessageHistory,
+    from_pydantic_ai,
+    to_pydantic_ai,
+)
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[SessionStore]:
+    async with open_store(store_url) as opened:
+        yield opened
+
+
+def _id() -> str:
+    return f"p-{uuid.uuid4().hex[:12]}"
+
+
+def _dump(messages: list[ModelMessage]) -> list[Any]:
+    return ModelMessagesTypeAdapter.dump_python(messages, mode="json")  # type: ignore[no-any-return]
+
+
+def _as_pydantic_ai_reads_back(messages: list[ModelMessage]) -> list[Any]:
+    """What PydanticAI's own JSON round trip gives back, as JSON."""
+    return _dump(ModelMessagesTypeAdapter.validate_python(_dump(messages)))
+
+
+def _agent() -> Agent[None, str]:
+    agent = Agent(TestModel(), system_prompt="Be brief.")
+
+    @agent.tool_plain
+    def weather(city: str) -> str:
+        """The weather in ``city``."""
+        return f"sunny in {city}"
+
+    return agent
+
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # RetryPromptPart is deprecated, yet still read and listed
+    LEGACY_PARTS = [
+        m.RetryPromptPart("try again", tool_name="weather", tool_call_id="c2"),
+        m.RetryPromptPart("no output"),
+    ]
+
+REQUEST_PARTS: list[Any] = [
+    *LEGACY_PARTS,
+    m.SystemPromptPart("Be brief."),
+    m.UserPromptPart("plain"),
+    m.UserPromptPart(
+        [
+            "look",
+            m.BinaryContent(PNG, media_type="image/png"),
+            m.ImageUrl("https://example.com/a.png"),
+            m.AudioUrl("https://example.com/a.mp3"),
+            m.VideoUrl("https://example.com/a.mp4"),
+            m.DocumentUrl("https://example.com/a.pdf"),
+            m.CachePoint(),
+        ]
+    ),
+    m.ToolReturnPart("weather", {"temp": 22}, "c1"),
+    m.RetryFeedbackPart("bad", retry=m.RetryInfo("validation_error", attempt=1)),
+    ToolSearchReturnPart(content={"discovered_tools": []}),
+    LoadCapabilityReturnPart(content={"name": "x"}),  # type: ignore[typeddict-unknown-key]
+    m.ToolAvailabilityDeltaPart(),
+    m.CapabilityLoadDeltaPart(),
+    m.ModelSettingsDeltaPart(settings={}),
+    m.InstructionDeltaPart(id="i1", content="x"),  # type: ignore[arg-type]
+    m.InstructionBaselinePart(instructions=[]),
+    m.SpeechPart(speaker="user"),
+    m.ToolReturnPart("weather", "timeout", "c4", outcome="retried"),
+    m.CompactionPart(),
+]
+RESPONSE_PARTS: list[Any] = [
+    m.TextPart("Calling."),
+    m.ThinkingPart("hmm", signature="sig", provider_name="anthropic"),
+    m.ToolCallPart("weather", {"city": "Oslo"}, "c1"),
+    m.ToolCallPart("raw", '{"partial', "c3"),
+    m.NativeToolCallPart("web_search", {"q": "x"}, "n1", provider_name="openai"),
+    m.NativeToolReturnPart("web_search", {"hits": 1}, "n1", provider_name="openai"),
+    ToolSearchCallPart(),
+    NativeToolSearchCallPart(),
+    NativeToolSearchReturnPart(content={"discovered_tools": []}),
+    LoadCapabilityCallPart(),
+    m.CompactionPart(),
+    m.FilePart(content=m.BinaryContent(PNG, media_type="image/png")),
+    m.SpeechPart(speaker="assistant"),
+]
+#: One message per part kind, and the usual mixed ones.
+EVERY_KIND: list[ModelMessage] = [
+    *(ModelRequest(parts=[part]) for part in REQUEST_PARTS),
+    *(ModelResponse(parts=[part]) for part in RESPONSE_PARTS),
+    ModelRequest(parts=REQUEST_PARTS[:3], instructions="Be kind."),
+    ModelResponse(parts=RESPONSE_PARTS[:4], model_name="test", finish_reason="tool_call"),
+    ModelRequest(parts=[]),
+    ModelResponse(parts=[]),
+]
+
+
+def _kinds(union: Any) -> set[type]:
+    return {typing.get_args(member)[0] for member in typing.get_args(typing.get_args(union)[0])}
+
+
+def test_the_catalogue_covers_every_part_kind() -> None:
+    assert _kinds(m.ModelRequestPart) <= {type(p) for p in REQUEST_PARTS}
+    assert _kinds(m.ModelResponsePart) <= {type(p) for p in RESPONSE_PARTS}
+
+
+async def test_every_part_kind_reads_back_as_written(store: SessionStore) -> None:
+    history = SessionStoreMessageHistory(_id(), store)
+    await history.append(EVERY_KIND)
+    assert _dump(await history.load()) == _as_pydantic_ai_reads_back(EVERY_KIND)
+    await history.save(EVERY_KIND[::-1])
+    assert _dump(await history.load()) == _as_pydantic_ai_reads_back(EVERY_KIND[::-1])
+
+
+async def test_agent_runs_continue_from_the_stored_history(store: SessionStore) -> None:
+    session_id, agent = _id(), _agent()
+    for turn, prompt in enumerate(["Weather in Oslo?", "And tomorrow?", "Thanks"]):
+        history = SessionStoreMessageHistory(session_id, store)
+        earlier = await history.load()
+        result = await agent.run(prompt, message_history=earlier)
+        assert _dump(result.all_messages()[: len(earlier)]) == _dump(earlier)
+        await history.append(result.new_messages())
+        # The first turn calls the tool; later turns reuse the history without a new prompt.
+        assert len(await history.load()) == len(earlier) + len(result.new_messages())
+        assert turn == 0 or earlier
+    stored = await SessionStoreMessageHistory(session_id, store).load()
+    assert _dump(stored) == _as_pydantic_ai_reads_back(stored)
+    prompts = [
+        part.content
+        for message in stored
+        if isinstance(message, ModelRequest)
+        for part in message.parts
+        if isinstance(part, m.UserPromptPart)
+    ]
+    assert prompts == ["Weather in Oslo?", "And tomorrow?", "Thanks"]
+
+
+async def test_a_tail_read_returns_the_last_messages(store: SessionStore) -> None:
+    history = SessionStoreMessageHistory(_id(), store)
+    result = await _agent().run("Weather?")
+    await history.append(result.all_messages())
+    everything = await history.load()
+    assert _dump(await history.load(limit=2)) == _dump(everything[-2:])
+    assert await history.load(limit=0) == []
+    assert _dump(await history.load(limit=100)) == _dump(everything)
+
+
+async def test_stored_messages_are_a_readable_transcript(store: SessionStore) -> None:
+    history = SessionStoreMessageHistory(_id(), store)
+    result = await _agent().run("Weather in Oslo?")
+    await history.append(result.all_messages())
+    user, call, tool_return, answer = await store.load(history.session_id) or []
+    assert (user.role, user.content) == ("user", "Weather in Oslo?")
+    assert isinstance(call.content, list) and isinstance(call.content[0], ToolUseBlock)
+    assert call.content[0].name == "weather"
+    assert isinstance(tool_return.content, list)
+    assert tool_return.content[0] == ToolResultBlock(call.content[0].id, "sunny in a")
+    assert answer.role == "assistant" and PYDANTIC_AI_KEY in answer.metadata
+
+
+async def test_a_transcript_written_without_pydantic_ai_loads(store: SessionStore) -> None:
+    session_id = _id()
+    await store.save(
+        session_id,
+        FOREIGN_TRANSCRIPT,
+    )
+    loaded = await SessionStoreMessageHistory(session_id, store).load()
+    assert [type(message).__name__ for message in loaded] == [
+        "ModelRequest",
+        "ModelRequest",
+        "ModelResponse",
+        "ModelRequest",
+        "ModelResponse",
+    ]
+    assert loaded[2].parts == [m.ToolCallPart("weather", {"city": "Oslo"}, "c9")]
+    tool_return = loaded[3].parts[0]
+    assert isinstance(tool_return, m.ToolReturnPart)
+    assert (tool_return.tool_name, tool_return.content) == ("weather", "rain")
+    # An agent continues such a history.
+    result = await _agent().run("And now?", message_history=loaded)
+    assert result.output
+
+
+async def test_save_with_expected_version_refuses_a_lost_update(store: SessionStore) -> None:
+    history = SessionStoreMessageHistory(_id(), store)
+    first = await history.save([ModelRequest(parts=[m.UserPromptPart("a")])], expected_version=0)
+    await history.append([ModelResponse(parts=[m.TextPart("b")])])
+    with pytest.raises(ConflictError):
+        await history.save([], expected_version=first.version)
+    assert len(await history.load()) == 2
+    await history.clear()
+    assert await history.load() == [] and await store.get(history.session_id) is None
+
+
+async def test_bad_input_is_refused_and_nothing_is_written(store: SessionStore) -> None:
+    history = SessionStoreMessageHistory(_id(), store)
+    with pytest.raises(InvalidSessionIdError):
+        SessionStoreMessageHistory("", store)
+    with pytest.raises(InvalidMessageError):
+        await history.append([ModelRequest(parts=[]), {"kind": "request"}])  # type: ignore[list-item]
+    with pytest.raises(InvalidMessageError):
+        from_pydantic_ai(ModelRequest(parts=[]))  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError):
+        await history.load(limit=-1)
+    with pytest.raises(InvalidArgumentError):
+        SessionStoreMessageHistory("x", 3)  # type: ignore[arg-type]
+    assert await history.append([]) is None
+    assert await store.get(history.session_id) is None
+    assert to_pydantic_ai([]) == []
+
+
+def test_sync_runs_from_threads_and_asyncio_run_per_call(store_url: str) -> None:
+    session_id = _id()
+
+    def worker(number: int) -> None:
+        history = SessionStoreMessageHistory(session_id, store_url)
+        for _ in range(2):
+            result = _agent().run_sync(f"from {number}")
+            history.append_sync(result.new_messages())
+
+    try:
+        run_in_threads(worker, 3)
+        history = SessionStoreMessageHistory(session_id, store_url)
+        loaded = history.load_sync()
+        assert len(loaded) == 6 * 4
+        assert _dump(asyncio.run(history.load())) == _dump(loaded)
+        result = _agent().run_sync("last", message_history=asyncio.run(history.load(limit=4)))
+        asyncio.run(history.append(result.new_messages()))
+        assert len(history.load_sync()) == 6 * 4 + 2
+        history.clear_sync()
+        assert history.load_sync() == []
+        assert SessionStoreMessageHistory("other", store_url).store is history.store
+    finally:
+        asyncio.run(close_shared_stores())
+
+
+def test_without_pydantic_ai_the_error_names_the_extra() -> None:
+    message = error_importing_without("pydantic_ai", "sessionstore.integrations.pydantic_ai")
+    assert "pip install 'sessionstore[pydantic-ai]'" in message
