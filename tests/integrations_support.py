@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import runpy
 import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 from sessionstore import Message, ToolUseBlock
 
@@ -59,3 +62,10 @@ def run_in_threads(worker: Callable[[int], None], count: int) -> None:
         thread.join()
     if errors:
         raise errors[0]
+
+
+def example_main(stem: str) -> Callable[[str], Awaitable[Any]]:
+    """The ``main(url)`` coroutine function of ``examples/<stem>.py``."""
+    path = Path(__file__).resolve().parent.parent / "examples" / f"{stem}.py"
+    main: Callable[[str], Awaitable[Any]] = runpy.run_path(str(path), run_name=stem)["main"]
+    return main

@@ -37,7 +37,12 @@ from llama_index.core.memory import Memory
 from llama_index.core.storage.chat_store.base_db import AsyncDBChatStore, MessageStatus
 from llama_index.core.storage.chat_store.sql import SQLAlchemyChatStore
 
-from integrations_support import FOREIGN_TRANSCRIPT, error_importing_without, run_in_threads
+from integrations_support import (
+    FOREIGN_TRANSCRIPT,
+    error_importing_without,
+    example_main,
+    run_in_threads,
+)
 from sessionstore import (
     InvalidArgumentError,
     InvalidMessageError,
@@ -384,3 +389,10 @@ def test_sync_memory_from_threads_and_asyncio_run_per_call(store_url: str) -> No
 def test_without_llama_index_the_error_names_the_extra() -> None:
     message = error_importing_without("llama_index.core", "sessionstore.integrations.llama_index")
     assert "pip install 'sessionstore[llama-index]'" in message
+
+
+async def test_the_example_runs_offline(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    await example_main("llama_index_chat_store")(store_url)
+    printed = capsys.readouterr().out
+    assert "2 active and 6 archived messages" in printed
+    assert "user: What do you know?" in printed

@@ -28,7 +28,12 @@ from pydantic_ai._tool_search import (
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ModelRequest, ModelResponse
 from pydantic_ai.models.test import TestModel
 
-from integrations_support import FOREIGN_TRANSCRIPT, error_importing_without, run_in_threads
+from integrations_support import (
+    FOREIGN_TRANSCRIPT,
+    error_importing_without,
+    example_main,
+    run_in_threads,
+)
 from sessionstore import (
     ConflictError,
     InvalidArgumentError,
@@ -283,3 +288,10 @@ def test_sync_runs_from_threads_and_asyncio_run_per_call(store_url: str) -> None
 def test_without_pydantic_ai_the_error_names_the_extra() -> None:
     message = error_importing_without("pydantic_ai", "sessionstore.integrations.pydantic_ai")
     assert "pip install 'sessionstore[pydantic-ai]'" in message
+
+
+async def test_the_example_runs_offline(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    await example_main("pydantic_ai_history")(store_url)
+    printed = capsys.readouterr().out
+    assert "8 PydanticAI messages stored" in printed
+    assert "[tool call weather" in printed and "user: Thanks!" in printed
