@@ -11,20 +11,12 @@ from __future__ import annotations
 import asyncio
 import typing
 import uuid
-import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from pydantic_ai import Agent
 from pydantic_ai import messages as m
-from pydantic_ai._deferred_capabilities import LoadCapabilityCallPart, LoadCapabilityReturnPart
-from pydantic_ai._tool_search import (
-    NativeToolSearchCallPart,
-    NativeToolSearchReturnPart,
-    ToolSearchCallPart,
-    ToolSearchReturnPart,
-)
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ModelRequest, ModelResponse
 from pydantic_ai.models.test import TestModel
 
@@ -34,6 +26,7 @@ from integrations_support import (
     example_main,
     run_in_threads,
 )
+from pydantic_ai_support import EVERY_KIND, REQUEST_PARTS, RESPONSE_PARTS, dump
 from sessionstore import (
     ConflictError,
     InvalidArgumentError,
@@ -52,8 +45,6 @@ from sessionstore.integrations.pydantic_ai import (
     to_pydantic_ai,
 )
 
-PNG = b"\x89PNG\r\n\x1a\n"
-
 
 @pytest.fixture
 async def store(store_url: str) -> AsyncIterator[SessionStore]:
@@ -65,13 +56,9 @@ def _id() -> str:
     return f"p-{uuid.uuid4().hex[:12]}"
 
 
-def _dump(messages: list[ModelMessage]) -> list[Any]:
-    return ModelMessagesTypeAdapter.dump_python(messages, mode="json")  # type: ignore[no-any-return]
-
-
 def _as_pydantic_ai_reads_back(messages: list[ModelMessage]) -> list[Any]:
     """What PydanticAI's own JSON round trip gives back, as JSON."""
-    return _dump(ModelMessagesTypeAdapter.validate_python(_dump(messages)))
+    return dump(ModelMessagesTypeAdapter.validate_python(dump(messages)))
 
 
 def _agent() -> Agent[None, str]:
@@ -83,67 +70,6 @@ def _agent() -> Agent[None, str]:
         return f"sunny in {city}"
 
     return agent
-
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # RetryPromptPart is deprecated, yet still read and listed
-    LEGACY_PARTS = [
-        m.RetryPromptPart("try again", tool_name="weather", tool_call_id="c2"),
-        m.RetryPromptPart("no output"),
-    ]
-
-REQUEST_PARTS: list[Any] = [
-    *LEGACY_PARTS,
-    m.SystemPromptPart("Be brief."),
-    m.UserPromptPart("plain"),
-    m.UserPromptPart(
-        [
-            "look",
-            m.BinaryContent(PNG, media_type="image/png"),
-            m.ImageUrl("https://example.com/a.png"),
-            m.AudioUrl("https://example.com/a.mp3"),
-            m.VideoUrl("https://example.com/a.mp4"),
-            m.DocumentUrl("https://example.com/a.pdf"),
-            m.CachePoint(),
-        ]
-    ),
-    m.ToolReturnPart("weather", {"temp": 22}, "c1"),
-    m.RetryFeedbackPart("bad", retry=m.RetryInfo("validation_error", attempt=1)),
-    ToolSearchReturnPart(content={"discovered_tools": []}),
-    LoadCapabilityReturnPart(content={"name": "x"}),  # type: ignore[typeddict-unknown-key]
-    m.ToolAvailabilityDeltaPart(),
-    m.CapabilityLoadDeltaPart(),
-    m.ModelSettingsDeltaPart(settings={}),
-    m.InstructionDeltaPart(id="i1", content="x"),  # type: ignore[arg-type]
-    m.InstructionBaselinePart(instructions=[]),
-    m.SpeechPart(speaker="user"),
-    m.ToolReturnPart("weather", "timeout", "c4", outcome="retried"),
-    m.CompactionPart(),
-]
-RESPONSE_PARTS: list[Any] = [
-    m.TextPart("Calling."),
-    m.ThinkingPart("hmm", signature="sig", provider_name="anthropic"),
-    m.ToolCallPart("weather", {"city": "Oslo"}, "c1"),
-    m.ToolCallPart("raw", '{"partial', "c3"),
-    m.NativeToolCallPart("web_search", {"q": "x"}, "n1", provider_name="openai"),
-    m.NativeToolReturnPart("web_search", {"hits": 1}, "n1", provider_name="openai"),
-    ToolSearchCallPart(),
-    NativeToolSearchCallPart(),
-    NativeToolSearchReturnPart(content={"discovered_tools": []}),
-    LoadCapabilityCallPart(),
-    m.CompactionPart(),
-    m.FilePart(content=m.BinaryContent(PNG, media_type="image/png")),
-    m.SpeechPart(speaker="assistant"),
-]
-#: One message per part kind, and the usual mixed ones.
-EVERY_KIND: list[ModelMessage] = [
-    *(ModelRequest(parts=[part]) for part in REQUEST_PARTS),
-    *(ModelResponse(parts=[part]) for part in RESPONSE_PARTS),
-    ModelRequest(parts=REQUEST_PARTS[:3], instructions="Be kind."),
-    ModelResponse(parts=RESPONSE_PARTS[:4], model_name="test", finish_reason="tool_call"),
-    ModelRequest(parts=[]),
-    ModelResponse(parts=[]),
-]
 
 
 def _kinds(union: Any) -> set[type]:
@@ -158,9 +84,9 @@ def test_the_catalogue_covers_every_part_kind() -> None:
 async def test_every_part_kind_reads_back_as_written(store: SessionStore) -> None:
     history = SessionStoreMessageHistory(_id(), store)
     await history.append(EVERY_KIND)
-    assert _dump(await history.load()) == _as_pydantic_ai_reads_back(EVERY_KIND)
+    assert dump(await history.load()) == _as_pydantic_ai_reads_back(EVERY_KIND)
     await history.save(EVERY_KIND[::-1])
-    assert _dump(await history.load()) == _as_pydantic_ai_reads_back(EVERY_KIND[::-1])
+    assert dump(await history.load()) == _as_pydantic_ai_reads_back(EVERY_KIND[::-1])
 
 
 async def test_agent_runs_continue_from_the_stored_history(store: SessionStore) -> None:
@@ -169,13 +95,13 @@ async def test_agent_runs_continue_from_the_stored_history(store: SessionStore) 
         history = SessionStoreMessageHistory(session_id, store)
         earlier = await history.load()
         result = await agent.run(prompt, message_history=earlier)
-        assert _dump(result.all_messages()[: len(earlier)]) == _dump(earlier)
+        assert dump(result.all_messages()[: len(earlier)]) == dump(earlier)
         await history.append(result.new_messages())
         # The first turn calls the tool; later turns reuse the history without a new prompt.
         assert len(await history.load()) == len(earlier) + len(result.new_messages())
         assert turn == 0 or earlier
     stored = await SessionStoreMessageHistory(session_id, store).load()
-    assert _dump(stored) == _as_pydantic_ai_reads_back(stored)
+    assert dump(stored) == _as_pydantic_ai_reads_back(stored)
     prompts = [
         part.content
         for message in stored
@@ -191,9 +117,9 @@ async def test_a_tail_read_returns_the_last_messages(store: SessionStore) -> Non
     result = await _agent().run("Weather?")
     await history.append(result.all_messages())
     everything = await history.load()
-    assert _dump(await history.load(limit=2)) == _dump(everything[-2:])
+    assert dump(await history.load(limit=2)) == dump(everything[-2:])
     assert await history.load(limit=0) == []
-    assert _dump(await history.load(limit=100)) == _dump(everything)
+    assert dump(await history.load(limit=100)) == dump(everything)
 
 
 async def test_stored_messages_are_a_readable_transcript(store: SessionStore) -> None:
@@ -274,7 +200,7 @@ def test_sync_runs_from_threads_and_asyncio_run_per_call(store_url: str) -> None
         history = SessionStoreMessageHistory(session_id, store_url)
         loaded = history.load_sync()
         assert len(loaded) == 6 * 4
-        assert _dump(asyncio.run(history.load())) == _dump(loaded)
+        assert dump(asyncio.run(history.load())) == dump(loaded)
         result = _agent().run_sync("last", message_history=asyncio.run(history.load(limit=4)))
         asyncio.run(history.append(result.new_messages()))
         assert len(history.load_sync()) == 6 * 4 + 2

@@ -10,9 +10,9 @@ used (``import sessionstore.integrations`` imports no framework):
 - ``sessionstore.integrations.llama_index``: ``SessionStoreChatStore``, the
   ``AsyncDBChatStore`` LlamaIndex's ``Memory`` keeps messages in
   (``pip install 'sessionstore[llama-index]'``).
-- ``sessionstore.integrations.pydantic_ai``: ``SessionStoreMessageHistory``,
-  PydanticAI message histories to load into ``message_history=`` and append
-  a run's new messages to (``pip install 'sessionstore[pydantic-ai]'``).
+- ``sessionstore.integrations.pydantic_ai``: ``SessionStoreConversationStore``,
+  PydanticAI's ``ConversationStore``, and ``SessionStoreMessageHistory`` for
+  ``message_history=`` (``pip install 'sessionstore[pydantic-ai]'``).
 
 Every adapter takes ``store=`` as a ``SessionStore`` (a namespace view is
 fine), a URL, or None for ``$SESSIONSTORE_URL`` then the default; stores

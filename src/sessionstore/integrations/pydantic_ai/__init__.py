@@ -1,6 +1,9 @@
-"""PydanticAI message histories on a sessionstore store: ``SessionStoreMessageHistory``.
+"""PydanticAI conversations and message histories on a sessionstore store.
 
-Load a history into ``message_history=`` and append what the run added::
+``SessionStoreConversationStore`` is PydanticAI's ``ConversationStore`` (load a
+``Conversation``, run with ``conversation=``, ``save(result)``; revisions,
+branches, forks, scopes). ``SessionStoreMessageHistory`` is the simpler form
+for ``message_history=``. Load a history into ``message_history=`` and append what the run added::
 
     history = SessionStoreMessageHistory("user-42", "sqlite:///sessions.db")
     result = await agent.run(prompt, message_history=await history.load())
@@ -20,7 +23,10 @@ from sessionstore.integrations._shared import require_extra
 
 require_extra("pydantic_ai", "pydantic-ai")
 
-from sessionstore.integrations.pydantic_ai._history import (  # noqa: E402 - after the hint
+from sessionstore.integrations.pydantic_ai._conversations import (  # noqa: E402 - after the hint
+    SessionStoreConversationStore,
+)
+from sessionstore.integrations.pydantic_ai._history import (  # noqa: E402
     SessionStoreMessageHistory,
 )
 from sessionstore.integrations.pydantic_ai._messages import (  # noqa: E402
@@ -31,6 +37,7 @@ from sessionstore.integrations.pydantic_ai._messages import (  # noqa: E402
 
 __all__ = [
     "PYDANTIC_AI_KEY",
+    "SessionStoreConversationStore",
     "SessionStoreMessageHistory",
     "from_pydantic_ai",
     "to_pydantic_ai",
