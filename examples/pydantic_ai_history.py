@@ -1,9 +1,10 @@
-"""A PydanticAI agent continuing a stored conversation, offline (PydanticAI's TestModel).
+"""A PydanticAI agent continuing stored conversations, offline (PydanticAI's TestModel).
 
 Run: ``python examples/pydantic_ai_history.py`` (needs ``pip install
-'sessionstore[pydantic-ai]'``). The history goes to ``$SESSIONSTORE_URL``, else
-``sqlite:///sessions.db``. What differs from PydanticAI's own examples is where
-``message_history`` comes from and where ``result.new_messages()`` goes.
+'sessionstore[pydantic-ai]'``). Conversations go to ``$SESSIONSTORE_URL``, else
+``sqlite:///sessions.db``: first through PydanticAI's ``ConversationStore``
+interface (the one line that differs from its own examples is the store), then
+as a plain ``message_history``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import asyncio
 import sys
 
 from pydantic_ai import Agent
+from pydantic_ai.conversation import Conversation
 from pydantic_ai.models.test import TestModel
 
 from sessionstore.integrations import close_shared_stores
-from sessionstore.integrations.pydantic_ai import SessionStoreMessageHistory
+from sessionstore.integrations.pydantic_ai import (
+    SessionStoreConversationStore,
+    SessionStoreMessageHistory,
+)
 
 SESSION = "example:pydantic-ai"
 
@@ -28,8 +33,24 @@ def weather(city: str) -> str:
     return f"sunny in {city}"
 
 
+async def with_conversations(url: str | None) -> None:
+    """Two turns through PydanticAI's ConversationStore interface."""
+    conversations = SessionStoreConversationStore(url)
+    await conversations.delete("example:conversation")  # start afresh on every run
+    for question in ["Hello!", "What's the weather?"]:
+        conversation = await conversations.load("example:conversation") or Conversation(
+            conversation_id="example:conversation"
+        )
+        result = await agent.run(question, conversation=conversation)
+        await conversations.save(result)
+    stored = await conversations.load("example:conversation")
+    assert stored is not None
+    print(f"conversation: {len(stored.messages)} messages, revision {stored.revision}\n")
+
+
 async def main(url: str | None = None) -> None:
-    """Three turns, each a fresh run fed the stored history, then the stored transcript."""
+    """Both interfaces: a ConversationStore, then three turns on a message history."""
+    await with_conversations(url)
     history = SessionStoreMessageHistory(SESSION, url)
     await history.clear()  # start afresh on every run
     for question in ["What's the weather?", "And tomorrow?", "Thanks!"]:

@@ -220,4 +220,5 @@ async def test_the_example_runs_offline(store_url: str, capsys: pytest.CaptureFi
     await example_main("pydantic_ai_history")(store_url)
     printed = capsys.readouterr().out
     assert "8 PydanticAI messages stored" in printed
+    assert "conversation: 6 messages, revision" in printed
     assert "[tool call weather" in printed and "user: Thanks!" in printed

@@ -2,8 +2,8 @@
 
 ``SessionStoreConversationStore`` is PydanticAI's ``ConversationStore`` (load a
 ``Conversation``, run with ``conversation=``, ``save(result)``; revisions,
-branches, forks, scopes). ``SessionStoreMessageHistory`` is the simpler form
-for ``message_history=``. Load a history into ``message_history=`` and append what the run added::
+branches, forks, scopes). ``SessionStoreMessageHistory`` is the simpler form:
+load a history into ``message_history=`` and append what the run added::
 
     history = SessionStoreMessageHistory("user-42", "sqlite:///sessions.db")
     result = await agent.run(prompt, message_history=await history.load())
