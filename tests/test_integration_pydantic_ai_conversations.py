@@ -154,6 +154,29 @@ async def test_scopes_and_listing(store: SessionStore) -> None:
     assert await conversations.load(ids[1]) is not None
 
 
+async def test_branch_and_fork_at_any_message(store: SessionStore) -> None:
+    conversations, cid = SessionStoreConversationStore(store), _id()
+    for prompt in ["one", "two", "three"]:
+        await _turn(conversations, cid, prompt)
+    fresh = SessionStoreConversationStore(store)
+    for at in (1, 3, 0):
+        current = await fresh.load(cid)
+        assert current is not None
+        branched = await fresh.branch(cid, at=at, expected_revision=current.revision)
+        assert dump(branched.messages) == dump(current.messages[:at])
+        fork = await SessionStoreConversationStore(store).fork(
+            cid, at=at, new_conversation_id=_id()
+        )
+        assert fork.conversation_id is not None
+        reread = await SessionStoreConversationStore(store).load(fork.conversation_id)
+        assert reread is not None and dump(reread.messages) == dump(branched.messages)
+        record = await fresh.read_record(cid)
+        assert record is not None
+        tip = record.branches[-1]  # back to the whole history
+        restored = await fresh.branch(cid, from_entry=tip, expected_revision=branched.revision)
+        assert dump(restored.messages) == dump(current.messages)
+
+
 def test_asyncio_run_per_call(store_url: str) -> None:
     cid = _id()
     try:

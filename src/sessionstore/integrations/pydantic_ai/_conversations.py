@@ -166,10 +166,13 @@ class SessionStoreConversationStore(ConversationStore):
             owner = self._owners.get(record.head_id)
         if owner == sid:
             return []
-        if owner is None and record.forked_from is None:
+        own = await self.store.load(sid) or []
+        if _chain(own, record.head_id, None) is not None:  # a branch point in its own log
+            return []
+        source = owner or record.forked_from
+        if source is None or source == sid:
             raise ConversationConflict(record.conversation_id)
-        source = owner or validate_id(record.forked_from)
-        chain = _chain(await self.store.load(source) or [], record.head_id, None)
+        chain = _chain(await self.store.load(validate_id(source)) or [], record.head_id, None)
         if chain is None:  # released by a concurrent delete of the conversation it points into
             raise ConversationConflict(record.conversation_id)
         return chain
