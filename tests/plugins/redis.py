@@ -142,6 +142,22 @@ def unique_prefix() -> str:
     return f"sessionstore-test:{uuid.uuid4().hex}:"
 
 
+@pytest.fixture
+async def raw_client(redis_server: RedisServer) -> AsyncIterator[redis.asyncio.Redis]:
+    """A plain client of the test server's database 0."""
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def prefix(redis_server: RedisServer) -> AsyncIterator[str]:
+    """A fresh key prefix whose keys are deleted after the test."""
+    value = unique_prefix()
+    yield value
+    await delete_prefix(redis_server.url, value)
+
+
 def redis_factory(server: RedisServer, *, list_chunk: int | None = None) -> StoreFactory:
     """Fresh, empty Redis stores on ``server``, each under its own key prefix.
 

@@ -81,6 +81,8 @@ return records(ARGV[3], found)
 DELETE = (
     HELPERS
     + """
+local bad = foreign(listing_keys(ARGV[1], ARGV[2], ARGV[3], {}))
+if bad then return bad end
 drop(ARGV[3], ARGV[4])
 forget_if_empty(ARGV[1], ARGV[2], ARGV[3])
 return 1
@@ -91,6 +93,8 @@ return 1
 CLEAR = (
     HELPERS
     + """
+local bad = foreign(listing_keys(ARGV[1], ARGV[2], ARGV[3], {}))
+if bad then return bad end
 local ids = redis.call('ZRANGE', ARGV[3] .. 'order', 0, tonumber(ARGV[4]) - 1)
 for _, id in ipairs(ids) do drop(ARGV[3], id) end
 forget_if_empty(ARGV[1], ARGV[2], ARGV[3])
@@ -104,6 +108,8 @@ return #ids
 PRUNE = (
     HELPERS
     + """
+local bad = foreign(listing_keys(ARGV[1], ARGV[2], ARGV[3], {}))
+if bad then return bad end
 local prefix, ns, base = ARGV[1], ARGV[2], ARGV[3]
 local order, updated = base .. 'order', base .. 'updated'
 local keep, batch = tonumber(ARGV[5]), tonumber(ARGV[6])

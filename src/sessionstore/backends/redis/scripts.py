@@ -206,6 +206,42 @@ local function check(version)
   if expected >= 0 and expected ~= version then return {{'conflict', version}} end
   return nil
 end
+-- Before a script writes anything: every key it may write must hold the type
+-- this store keeps there (or not exist), so a foreign key under the prefix fails
+-- the call with nothing written. want: flat key, type, key, type...
+local function foreign(want)
+  for i = 1, #want, 2 do
+    local found = redis.call('TYPE', want[i]).ok
+    local bad = found ~= 'none' and found ~= want[i + 1]
+    if not bad and found == 'string' and string.sub(want[i], -3) == 'seq' then
+      bad = tonumber(redis.call('GET', want[i])) == nil
+    end
+    if bad then
+      return redis.error_reply('sessionstore: key ' .. want[i] .. ' holds a ' .. found ..
+        ', not the ' .. want[i + 1] .. ' this store keeps there (a key of another application' ..
+        ' under this key_prefix?); nothing was written')
+    end
+  end
+  return nil
+end
+-- The listing keys of namespace (prefix, ns, base), with their types.
+local function listing_keys(prefix, ns, base, want)
+  local own = {{base .. 'seq', 'string', base .. 'order', 'zset', base .. 'updated', 'zset'}}
+  for _, v in ipairs(own) do
+    want[#want + 1] = v
+  end
+  if ns ~= '' then
+    want[#want + 1] = prefix .. 'namespaces'
+    want[#want + 1] = 'set'
+  end
+  return want
+end
+-- Session keys k[from..from+3] and the listing keys of ARGV's COMMON, with their types.
+local function write_keys(k, from)
+  local want = {{k[from], 'hash', k[from + 1], 'list',
+    k[from + 2], 'string', k[from + 3], 'string'}}
+  return listing_keys(ARGV[1], ARGV[2], ARGV[3], want)
+end
 """
 
 # COMMON = ARGV[1..6]: prefix, namespace, base, id, now_us, expected version.
@@ -227,6 +263,8 @@ local function failed_with(reply)
   redis.call('DEL', KEYS[5], KEYS[6])
   return reply
 end
+local bad = foreign(write_keys(KEYS, 1))
+if bad then return failed_with(bad) end
 local stored = redis.call('HMGET', meta, 'version', 'message_count', 'created_us')
 local version = tonumber(stored[1]) or 0
 local failed = check(version)
@@ -283,6 +321,8 @@ POP = (
     HELPERS
     + """
 local meta, list = KEYS[1], KEYS[2]
+local bad = foreign(write_keys(KEYS, 1))
+if bad then return bad end
 local stored = redis.call('HMGET', meta, 'version', 'message_count', 'bulk')
 local version = tonumber(stored[1]) or 0
 local failed = check(version)
@@ -306,6 +346,8 @@ REPLACE_TAIL = (
     HELPERS
     + """
 local meta, list = KEYS[1], KEYS[2]
+local bad = foreign(write_keys(KEYS, 1))
+if bad then return bad end
 local stored = redis.call('HMGET', meta, 'version', 'message_count', 'bulk')
 local version = tonumber(stored[1]) or 0
 local failed = check(version)
@@ -329,6 +371,8 @@ return {'ok', record(meta)}
 FORK = (
     HELPERS
     + """
+local bad = foreign(write_keys(KEYS, 5))
+if bad then return bad end
 local source = redis.call('HMGET', KEYS[1], 'version', 'message_count')
 if source[1] == false then return {'missing'} end
 local target = redis.call('HMGET', KEYS[5], 'version', 'created_us')
@@ -360,6 +404,8 @@ UPDATE_ATTRIBUTES = (
     HELPERS
     + """
 local meta = KEYS[1]
+local bad = foreign({meta, 'hash'})
+if bad then return bad end
 local version = tonumber(redis.call('HGET', meta, 'version')) or 0
 local failed = check(version)
 if failed then return failed end
@@ -377,6 +423,8 @@ return {'ok', record(meta)}
 UPGRADE = (
     HELPERS
     + """
+local bad = foreign({KEYS[1], 'hash', KEYS[2], 'list', KEYS[3], 'string', KEYS[4], 'string'})
+if bad then return bad end
 if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
 if current_layout(KEYS[2]) then return 1 end
 set_bulk(KEYS, ARGV[2], ARGV[3])

@@ -38,7 +38,13 @@ from sessionstore.backends.redis.codec import (
     split_segments,
     too_big,
 )
-from sessionstore.backends.redis.pool import DRIVER_MISSING, RedisConnections, Script, check_url
+from sessionstore.backends.redis.pool import (
+    DRIVER_MISSING,
+    RedisConnections,
+    Script,
+    check_prefix,
+    check_url,
+)
 from sessionstore.backends.redis.queries import RedisListing
 
 if TYPE_CHECKING:
@@ -80,7 +86,9 @@ class RedisSessionStore(RedisListing):
     so the store keeps one per loop: from ``url``, or built with the connection
     settings of the ``client`` you pass (which the store never uses or closes).
     Every key lives under ``key_prefix``, so stores with different prefixes share a
-    database without seeing each other.
+    database without seeing each other. The prefix must end with ``:`` (the
+    store's own key names follow it: ``seq``, ``order``, ``m:...``), so that it
+    cannot run into another application's key names.
 
     A store made from ``url`` opens at most ``max_connections`` connections per
     event loop; when all are busy, calls queue for a free one and raise
@@ -113,8 +121,7 @@ class RedisSessionStore(RedisListing):
         require_driver(DRIVER_MISSING, "RedisSessionStore", "the redis driver", "redis")
         if (url is None) == (client is None):
             raise InvalidArgumentError("RedisSessionStore needs exactly one of url or client")
-        if not isinstance(key_prefix, str):
-            raise InvalidArgumentError(f"key_prefix must be a str, got {type(key_prefix).__name__}")
+        check_prefix(key_prefix)
         query: dict[str, str] = {}
         if url is not None:
             where = check_url(url)
