@@ -15,6 +15,8 @@ from typing import Any
 
 from sessionstore._attributes import decode_attributes
 from sessionstore._records import SessionId, SessionRecord, record_from_stored
+from sessionstore._rest import PayloadCodec
+from sessionstore.backends.redis.codec import open_attributes
 from sessionstore.backends.redis.scripts import HELPERS
 
 __all__ = [
@@ -152,12 +154,15 @@ return {deleted, kept, more}
 )
 
 
-def sequenced_records(flat: list[Any]) -> list[tuple[int, SessionRecord]]:
+def sequenced_records(
+    flat: list[Any], codec: PayloadCodec | None = None, namespace: str = ""
+) -> list[tuple[int, SessionRecord]]:
     """(sequence, record) pairs from a listing script's flat reply of seven fields each."""
     pairs = []
     for start in range(0, len(flat), 7):
         session_id = SessionId(flat[start + 1].decode("utf-8"))
-        attributes = decode_attributes(session_id, flat[start + 6])
+        raw = open_attributes(codec, namespace, session_id, flat[start + 6])
+        attributes = decode_attributes(session_id, raw)
         record = record_from_stored(session_id, flat[start + 2 : start + 6], attributes)
         pairs.append((int(flat[start]), record))
     return pairs

@@ -20,17 +20,24 @@ early and blanks the rest, so the bulk string stays one JSON array. A slice
 comes back as ``{bulk piece, list items}``: the bulk's messages as
 comma-joined JSON ('' for none), then the list's.
 
+A session written by a store that seals its payloads (see ``chunks``) keeps its
+attributes as one sealed field ``a`` of the metadata hash, which ``record``
+returns as they are; a script that would merge attributes into it, or copy it
+to another session, answers ``{'chunked'}`` and the store does it in Python.
+
 A list written by the released backend holds JSON-array segments instead (its
 first element starts with ``[``); the scripts answer ``{'legacy'}`` or hand
 back the segments, and the store rewrites the session in this layout
-(``UPGRADE``).
+(``chunks.UPGRADE``).
 """
 
 from __future__ import annotations
 
 from sessionstore._attributes import MAX_ATTRIBUTES_BYTES
+from sessionstore.backends.redis.guards import GUARDS
 
 __all__ = [
+    "CHUNKED",
     "FORK",
     "HEADER",
     "HELPERS",
@@ -38,18 +45,20 @@ __all__ = [
     "REPLACE_TAIL",
     "SNAPSHOT",
     "UPDATE_ATTRIBUTES",
-    "UPGRADE",
     "WRITE",
 ]
 
 #: The first element of a transcript list in the current layout.
 HEADER = b"#sessionstore:2"
+#: The first element of a transcript list in the sealed layout (see ``chunks``).
+CHUNKED = b"#sessionstore:3"
 
 # Shared by every script. Attribute fields of the metadata hash are the
 # attribute keys as JSON strings (so they start with a double quote, byte 34),
 # their values JSON; the other fields are the record's own. Session scripts take
 # KEYS meta, list, bulk, ends.
-HELPERS = f"""
+HELPERS = (
+    f"""
 local HEADER = '{HEADER.decode()}'
 local function hex(id)
   return (string.gsub(id, '.', function(c) return string.format('%02x', string.byte(c)) end))
@@ -65,8 +74,10 @@ local function record(meta)
     end
   end
   if fields.version == nil then return nil end
+  local attributes = fields.a
+  if attributes == nil then attributes = '{{' .. table.concat(parts, ',') .. '}}' end
   return {{fields.message_count, fields.created_us, fields.updated_us, fields.version,
-    '{{' .. table.concat(parts, ',') .. '}}'}}
+    attributes}}
 end
 local function touch(prefix, ns, base, id, now)
   local seq = redis.call('INCR', base .. 'seq')
@@ -206,43 +217,9 @@ local function check(version)
   if expected >= 0 and expected ~= version then return {{'conflict', version}} end
   return nil
 end
--- Before a script writes anything: every key it may write must hold the type
--- this store keeps there (or not exist), so a foreign key under the prefix fails
--- the call with nothing written. want: flat key, type, key, type...
-local function foreign(want)
-  for i = 1, #want, 2 do
-    local found = redis.call('TYPE', want[i]).ok
-    local bad = found ~= 'none' and found ~= want[i + 1]
-    if not bad and found == 'string' and string.sub(want[i], -3) == 'seq' then
-      bad = tonumber(redis.call('GET', want[i])) == nil
-    end
-    if bad then
-      return redis.error_reply('sessionstore: key ' .. want[i] .. ' holds a ' .. found ..
-        ', not the ' .. want[i + 1] .. ' this store keeps there (a key of another application' ..
-        ' under this key_prefix?); nothing was written')
-    end
-  end
-  return nil
-end
--- The listing keys of namespace (prefix, ns, base), with their types.
-local function listing_keys(prefix, ns, base, want)
-  local own = {{base .. 'seq', 'string', base .. 'order', 'zset', base .. 'updated', 'zset'}}
-  for _, v in ipairs(own) do
-    want[#want + 1] = v
-  end
-  if ns ~= '' then
-    want[#want + 1] = prefix .. 'namespaces'
-    want[#want + 1] = 'set'
-  end
-  return want
-end
--- Session keys k[from..from+3] and the listing keys of ARGV's COMMON, with their types.
-local function write_keys(k, from)
-  local want = {{k[from], 'hash', k[from + 1], 'list',
-    k[from + 2], 'string', k[from + 3], 'string'}}
-  return listing_keys(ARGV[1], ARGV[2], ARGV[3], want)
-end
 """
+    + GUARDS
+)
 
 # COMMON = ARGV[1..6]: prefix, namespace, base, id, now_us, expected version.
 # MESSAGES = two arguments: the messages as one compact JSON array, and the end
@@ -272,6 +249,7 @@ if failed then return failed_with(failed) end
 local mode, n = ARGV[7], tonumber(ARGV[9])
 local appending = mode == 'append' and version > 0
 if appending and not current_layout(list) then return failed_with({'legacy'}) end
+if n >= 0 and redis.call('HEXISTS', meta, 'a') == 1 then return failed_with({'chunked'}) end
 if n >= 0 then
   local size = set_attributes(meta, 10, n, mode == 'restore')
   if size then return failed_with({'too_big', size}) end
@@ -375,6 +353,7 @@ local bad = foreign(write_keys(KEYS, 5))
 if bad then return bad end
 local source = redis.call('HMGET', KEYS[1], 'version', 'message_count')
 if source[1] == false then return {'missing'} end
+if redis.call('HEXISTS', KEYS[1], 'a') == 1 then return {'chunked'} end
 local target = redis.call('HMGET', KEYS[5], 'version', 'created_us')
 local version = tonumber(target[1]) or 0
 local failed = check(version)
@@ -410,25 +389,10 @@ local version = tonumber(redis.call('HGET', meta, 'version')) or 0
 local failed = check(version)
 if failed then return failed end
 if version == 0 then return {'missing'} end
+if redis.call('HEXISTS', meta, 'a') == 1 then return {'chunked'} end
 local size = set_attributes(meta, 8, tonumber(ARGV[7]), false)
 if size then return {'too_big', size} end
 redis.call('HSET', meta, 'version', version + 1)
 return {'ok', record(meta)}
-"""
-)
-
-#: Rewrite a released-layout session in this layout (its messages as the bulk), if
-#: it is still at the version read. KEYS: the session's. ARGV: version, MESSAGES.
-#: Returns 1 when the session is in the current layout now, 0 when it changed.
-UPGRADE = (
-    HELPERS
-    + """
-local bad = foreign({KEYS[1], 'hash', KEYS[2], 'list', KEYS[3], 'string', KEYS[4], 'string'})
-if bad then return bad end
-if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
-if current_layout(KEYS[2]) then return 1 end
-set_bulk(KEYS, ARGV[2], ARGV[3])
-redis.call('HDEL', KEYS[1], 'tail_run')
-return 1
 """
 )
