@@ -126,6 +126,12 @@ local failed = check(version)
 if failed then return failed end
 local guard, mode, keep = tonumber(ARGV[7]), ARGV[12], tonumber(ARGV[8])
 if guard >= 0 and guard ~= version then return {'moved', version} end
+if ARGV[11] == '-' and mode ~= 'convert' then
+  -- Attributes kept as they are must not be plaintext fields: the client seals them.
+  for _, f in ipairs(redis.call('HKEYS', meta)) do
+    if string.byte(f, 1) == 34 then return {'moved', version} end
+  end
+end
 if mode == 'attributes' and version == 0 then return {'missing'} end
 if keep == -1 then
   redis.call('DEL', list, KEYS[3], starts)

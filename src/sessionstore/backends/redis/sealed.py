@@ -60,6 +60,8 @@ _SNAPSHOT = Script(CHUNKED_SNAPSHOT)
 _CHUNKED_WRITE = Script(CHUNKED_WRITE)
 #: How often a write reads again after another write moved the session.
 TRIES = 1000
+#: How many sessions' last written version and length a store remembers (for appends).
+RECENT_SESSIONS = 4096
 #: CHUNKED_WRITE's keep: every chunk; none (a fresh transcript).
 ALL, FRESH = -2, -1
 
@@ -85,6 +87,8 @@ class SealedSessions(RedisListing):
     """The chunked-layout hooks; ``RedisSessionStore`` provides the plain ones."""
 
     _codec: PayloadCodec
+    #: (namespace, id) -> (version, message count) of the sessions this store wrote last.
+    _recent: dict[tuple[str, str], tuple[int, int]]
 
     # -- what RedisSessionStore provides -------------------------------------------
 
@@ -219,6 +223,7 @@ class SealedSessions(RedisListing):
     ) -> Any:
         """Run ``CHUNKED_WRITE``; None when the session moved since ``guard`` was read."""
         now = micros_from_datetime(utc_now()) if now is None else now
+        self._recent.pop((keys.name, session_id), None)
         script_args = [*keys.common(session_id, now, expected), guard, *args, chunks[0]]
         script_args.extend(chunks[1])
         reply = await self._connections.run(
@@ -276,24 +281,68 @@ class SealedSessions(RedisListing):
         keys = self._keys(namespace)
         created, stamp = ("", None) if stamps is None else stamps
         chunks = list(split_chunks(session_id, messages.payload)) if messages.count else []
-        for _ in range(TRIES):
-            state = await self._state(keys, session_id)
-            record = state.record
-            if mode == "append" and record is not None and not state.chunked:
-                await self._convert(keys, session_id, state)
-                continue
-            appending = mode == "append" and record is not None
-            start = record.message_count if appending and record is not None else 0
+        for attempt in range(TRIES):
+            plan = self._known(namespace, session_id, mode, attributes) if not attempt else None
+            if plan is None:
+                plan = await self._plan(keys, session_id, mode, attributes)
+                if plan is None:
+                    continue  # converted: plan again
+            guard, start, attrs = plan
             sealed = self._seal_chunks(namespace, session_id, start, chunks)
-            attrs = self._attributes_arg(state, keys, session_id, attributes, mode == "restore")
-            args = [ALL if appending else FRESH, start + messages.count, created, attrs, "write"]
-            guard = 0 if record is None else record.version
+            keep = ALL if mode == "append" and guard > 0 else FRESH
+            args = [keep, start + messages.count, created, attrs, "write"]
             reply = await self._chunked_write(
                 mode, keys, session_id, expected, guard, args, sealed, stamp
             )
             if reply is not None:
-                return self._record(namespace, session_id, reply[1])
+                record = self._record(namespace, session_id, reply[1])
+                self._remember(namespace, record)
+                return record
         raise ConflictError(session_id, expected=expected or 0, actual=-1)  # pragma: no cover
+
+    def _known(
+        self, namespace: str, session_id: SessionId, mode: str, attributes: object
+    ) -> tuple[int, int, bytes] | None:
+        """(guard, first new index, attributes) without reading, where that can be known.
+
+        A save without attributes depends on nothing stored (the script refuses
+        to keep plaintext attributes, answering ``moved``); an append without
+        attributes to a session this store wrote last starts where that write
+        left it (the guard catches any write since).
+        """
+        if attributes is not None:
+            return None
+        if mode == "save":
+            return -1, 0, b"-"
+        known = self._recent.get((namespace, session_id)) if mode == "append" else None
+        return None if known is None else (known[0], known[1], b"-")
+
+    def _remember(self, namespace: str, record: SessionRecord) -> None:
+        """Keep the version and length this store wrote (a bounded number of sessions)."""
+        recent = self._recent
+        recent.pop((namespace, record.id), None)
+        if len(recent) >= RECENT_SESSIONS:
+            del recent[next(iter(recent))]
+        recent[(namespace, record.id)] = (record.version, record.message_count)
+
+    async def _plan(
+        self,
+        keys: NamespaceKeys,
+        session_id: SessionId,
+        mode: str,
+        attributes: Mapping[str, Any] | None,
+    ) -> tuple[int, int, bytes] | None:
+        """(guard, first new index, attributes) from the stored state; None after converting."""
+        state = await self._state(keys, session_id)
+        record = state.record
+        if record is None:
+            return 0, 0, self._attributes_arg(state, keys, session_id, attributes, True)
+        if mode == "append" and not state.chunked:
+            await self._convert(keys, session_id, state)
+            return None
+        start = record.message_count if mode == "append" else 0
+        attrs = self._attributes_arg(state, keys, session_id, attributes, mode == "restore")
+        return record.version, start, attrs
 
     async def _save(
         self,

@@ -122,6 +122,7 @@ class RedisSessionStore(SealedEdits):
             raise InvalidArgumentError("RedisSessionStore needs exactly one of url or client")
         check_prefix(key_prefix)
         self._codec = make_codec(encryption, compression)
+        self._recent = {}
         query: dict[str, str] = {}
         if url is not None:
             where = check_url(url)
