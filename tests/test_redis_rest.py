@@ -7,6 +7,7 @@ keys to check what it holds, and change raw bytes to check what a reader does.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 
 from plugins.redis import TEST_ENCRYPTION, RedisServer
 from sessionstore import (
+    BackendError,
     CorruptSessionError,
     Encryption,
     Message,
@@ -220,3 +222,47 @@ async def test_stores_with_and_without_compression_read_each_other(
             assert await reader.load("copy") == said[:5]
             assert (await reader.get("s")).attributes == {"k": "v", "k2": "w"}  # type: ignore[union-attr]
             assert [r.id for r in await reader.list()] == ["s", "copy"]
+
+
+async def test_concurrent_sealed_appends_from_two_stores_all_land_in_order(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    async with _sealed(redis_server.url, prefix) as one, _sealed(redis_server.url, prefix) as two:
+        await one.save("s", [])
+
+        async def writer(store: RedisSessionStore, name: str) -> None:
+            for number in range(25):
+                await store.append("s", [Message.user(f"{name}{number}")])
+
+        await asyncio.gather(writer(one, "a"), writer(two, "b"), writer(one, "c"))
+        loaded = await two.load("s")
+        assert loaded is not None and len(loaded) == 75
+        for name in "abc":
+            mine = [m.content for m in loaded if str(m.content).startswith(name)]
+            assert mine == [f"{name}{number}" for number in range(25)]
+        record = await one.get("s")
+        assert record is not None and record.version == 76
+        assert await one.load("s", start=30, stop=33) == loaded[30:33]
+
+
+async def test_a_sealed_write_over_a_foreign_key_writes_nothing(
+    redis_server: RedisServer, raw_client: Any, prefix: str
+) -> None:
+    async with _sealed(redis_server.url, prefix) as store:
+        await store.save("s", [Message.user("a")])
+        await raw_client.delete(f"{prefix}seq")
+        await raw_client.rpush(f"{prefix}seq", b"another application's list")
+        before = {
+            key: await raw_client.dump(key) async for key in raw_client.scan_iter(prefix + "*")
+        }
+        for write in (
+            store.append("s", [Message.user("b")]),
+            store.save("s", [Message.user("c")]),
+            store.pop("s"),
+        ):
+            with pytest.raises(BackendError, match="nothing was written"):
+                await write
+        after = {
+            key: await raw_client.dump(key) async for key in raw_client.scan_iter(prefix + "*")
+        }
+        assert after == before
