@@ -157,3 +157,9 @@ async def test_a_foreign_session_key_fails_a_write_with_nothing_written(
         with pytest.raises(BackendError, match="nothing was written"):
             await WRITES[write](store)
         assert await _everything(raw_client, prefix) == before
+
+
+def test_a_refused_path_never_shows_a_password_split_into_it() -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        RedisSessionStore("redis://app:Tops3cret/Xyz9@db:6379/0")
+    assert "Xyz9" not in str(caught.value) and "Tops3cret" not in str(caught.value)

@@ -273,9 +273,10 @@ def check_url(url: object) -> str:
         raise InvalidArgumentError(f"not a Redis URL: {shown!r} (expected {known})")
     parts = urlsplit(url)
     if parts.scheme.lower() != "unix" and not re.fullmatch(r"/?|/[0-9]+", parts.path):
+        # The path is not shown apart: a raw '/' in a password would put part of it there.
         raise InvalidArgumentError(
             f"Redis URL {shown!r}: the path must be /<database number> (a non-negative "
-            f"integer) or nothing, got {parts.path!r}"
+            "integer) or nothing (percent-encode any '/', '#', '?' or '@' in a password)"
         )
     return shown
 
