@@ -32,7 +32,7 @@ from collections.abc import Iterator, Sequence
 import msgspec
 
 from sessionstore._errors import CorruptSessionError
-from sessionstore.backends.redis.scripts import CHUNKED, HELPERS
+from sessionstore.backends.redis.lua import CHUNKED, HELPERS
 
 __all__ = [
     "CHUNK_BYTES",

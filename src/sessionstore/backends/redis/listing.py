@@ -17,7 +17,7 @@ from sessionstore._attributes import decode_attributes
 from sessionstore._records import SessionId, SessionRecord, record_from_stored
 from sessionstore._rest import PayloadCodec
 from sessionstore.backends.redis.codec import open_attributes
-from sessionstore.backends.redis.scripts import HELPERS
+from sessionstore.backends.redis.lua import HELPERS
 
 __all__ = [
     "CLEAR",

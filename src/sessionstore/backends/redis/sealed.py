@@ -46,12 +46,13 @@ from sessionstore.backends.redis.codec import (
     clamp,
     decode_items,
     record_from_hash,
+    record_from_reply,
     script_failure,
     split_segments,
 )
+from sessionstore.backends.redis.lua import CHUNKED
 from sessionstore.backends.redis.pool import Script
 from sessionstore.backends.redis.queries import RedisListing
-from sessionstore.backends.redis.scripts import CHUNKED
 
 __all__ = ["ALL", "FRESH", "TRIES", "Chunks", "SealedSessions"]
 
@@ -93,7 +94,8 @@ class SealedSessions(RedisListing):
     # -- what RedisSessionStore provides -------------------------------------------
 
     def _record(self, namespace: str, session_id: SessionId, reply: Any) -> SessionRecord:
-        raise NotImplementedError  # pragma: no cover
+        """The record of a script's reply, its attributes unsealed."""
+        return record_from_reply(session_id, reply, self._codec, namespace)
 
     def _plain(self, hook: str) -> Callable[..., Awaitable[Any]]:
         """The plain layout's version of ``hook`` (``_plain_save`` for ``_save``)."""

@@ -37,10 +37,10 @@ from sessionstore.backends.redis.codec import (
     items_args,
     message_args,
     record_from_hash,
-    record_from_reply,
     script_failure,
     split_segments,
 )
+from sessionstore.backends.redis.lua import MAX_STRING_BYTES
 from sessionstore.backends.redis.pool import (
     DRIVER_MISSING,
     RedisConnections,
@@ -103,6 +103,10 @@ class RedisSessionStore(SealedEdits):
 
     supports_restore = True
     supports_cursor_scan = True
+    #: An append that leaves more messages than this in the list folds them into the
+    #: saved bulk string (a few hundred µs per fold), so a whole load stays one string.
+    fold_at: int = 256
+    max_write_bytes = MAX_STRING_BYTES
 
     def __init__(
         self,
@@ -172,9 +176,6 @@ class RedisSessionStore(SealedEdits):
     async def _run(self, action: str, script: Script, keys: list[str], args: list[Any]) -> Any:
         return await self._connections.run(action, lambda client: script(client, keys, args))
 
-    def _record(self, namespace: str, session_id: SessionId, reply: Any) -> SessionRecord:
-        return record_from_reply(session_id, reply, self._codec, namespace)
-
     async def _upgrade(self, keys: NamespaceKeys, session_id: SessionId) -> None:
         """Rewrite a session stored by the released backend in the current layout."""
         meta, transcript = keys.session(session_id)
@@ -226,7 +227,8 @@ class RedisSessionStore(SealedEdits):
         created, now = ("", micros_from_datetime(utc_now())) if stamps is None else stamps
         changes = [] if attributes is None else attribute_args(attributes)
         count = -1 if attributes is None else len(attributes)
-        args = [*keys.common(session_id, now, expected), mode, created, count, *changes]
+        args = [*keys.common(session_id, now, expected), mode, created, count, self.fold_at]
+        args.extend(changes)
         script_keys = [*keys.every(session_id), *keys.staging(session_id)]
         if mode == "append":
             args.extend(message_args(messages))
