@@ -266,3 +266,22 @@ async def test_a_sealed_write_over_a_foreign_key_writes_nothing(
             key: await raw_client.dump(key) async for key in raw_client.scan_iter(prefix + "*")
         }
         assert after == before
+
+
+async def test_plaintext_attributes_a_plain_store_merged_into_a_sealed_session_get_sealed(
+    redis_server: RedisServer, raw_client: Any, prefix: str
+) -> None:
+    marker = f"marker-{uuid.uuid4().hex}"
+    async with (
+        _sealed(redis_server.url, prefix) as store,
+        _store(redis_server.url, prefix) as plain,
+    ):
+        await store.save("s", [Message.user("a"), Message.user("b")])
+        await plain.update_attributes("s", {"k": marker})
+        assert await store.pop("s") == [Message.user("b")]
+        await store.replace_tail("s", 0, [Message.user("c")])
+        record = await store.get("s")
+        assert record is not None and record.attributes == {"k": marker}
+        assert await store.load("s") == [Message.user("c")]
+    for value in await _every_value(raw_client):
+        assert marker.encode() not in value

@@ -40,7 +40,7 @@ class SealedEdits(SealedSessions):
         new = []
         if messages is not None and messages.count:
             new = list(split_chunks(session_id, messages.payload))
-        for _ in range(TRIES):
+        for attempt in range(TRIES):
             got = await self._read_chunks(namespace, session_id, start, None)
             record = got.record if isinstance(got, Chunks) else got
             version = 0 if record is None else record.version
@@ -59,7 +59,12 @@ class SealedEdits(SealedSessions):
                 namespace, session_id, got.base if head else keep, [head, *new] if head else new
             )
             added = sum(map(len, new))
-            args = [got.first if got.items else ALL, keep + added, "", b"-", "write"]
+            # Kept as they are, unless the script found them plaintext (a plain store's
+            # update_attributes): then sealed on the next try.
+            attributes = (
+                self._seal_attributes(namespace, session_id, record.attributes) if attempt else b"-"
+            )
+            args = [got.first if got.items else ALL, keep + added, "", attributes, "write"]
             reply = await self._chunked_write(
                 action, keys, session_id, expected, version, args, sealed
             )
