@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import pytest
+import redis.asyncio
 
 from plugins.redis import TEST_ENCRYPTION, RedisServer
 from sessionstore import (
@@ -22,6 +23,7 @@ from sessionstore import (
     Message,
     MissingKeyError,
     RedisSessionStore,
+    open_store,
 )
 from sessionstore.backends.redis import scripts
 
@@ -285,3 +287,21 @@ async def test_plaintext_attributes_a_plain_store_merged_into_a_sealed_session_g
         assert await store.load("s") == [Message.user("c")]
     for value in await _every_value(raw_client):
         assert marker.encode() not in value
+
+
+async def test_open_store_passes_encryption_and_compression_to_redis(
+    redis_server: RedisServer,
+) -> None:
+    url = redis_server.url.rsplit("/", 1)[0] + "/9"
+    marker = f"marker-{uuid.uuid4().hex}"
+    async with open_store(url, encryption=TEST_ENCRYPTION, compression="zstd") as store:
+        assert isinstance(store, RedisSessionStore)
+        await store.save("s", [Message.user(marker)], attributes={"k": marker})
+        assert await store.load("s") == [Message.user(marker)]
+    other = redis.asyncio.Redis.from_url(url)
+    try:
+        dumped = [await other.dump(key) async for key in other.scan_iter()]
+        assert dumped and not any(marker.encode() in (value or b"") for value in dumped)
+        await other.flushdb()
+    finally:
+        await other.aclose()
