@@ -51,7 +51,7 @@ def doctor_command(
         def report(finding: Finding) -> None:
             findings.append(finding)
             line = f"{where}{safe_text(finding.session_id, quote=True)}: {finding.problem}"
-            console.print(Text(line))
+            console.print(Text(safe_text(line)))
 
         return report
 
