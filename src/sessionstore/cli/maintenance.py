@@ -19,6 +19,7 @@ from sessionstore.cli.reading import PAGE_SIZE, in_namespace, scan_once
 __all__ = [
     "Finding",
     "count_prunable",
+    "cutoff_before",
     "delete_sessions",
     "diagnose",
     "parse_duration",
@@ -44,6 +45,17 @@ def parse_duration(text: str) -> timedelta:
         return timedelta(seconds=amount * _UNIT_SECONDS[match.group(2)])
     except OverflowError as exc:
         raise InvalidArgumentError(f"invalid duration {text!r}: too large") from exc
+
+
+def cutoff_before(now: datetime, text: str) -> datetime:
+    """``now`` minus the duration ``text`` (``parse_duration``); InvalidArgumentError if too far."""
+    duration = parse_duration(text)
+    try:
+        return now - duration
+    except OverflowError as exc:
+        raise InvalidArgumentError(
+            f"invalid duration {text!r}: too large (it reaches back before the year 1)"
+        ) from exc
 
 
 @dataclass(frozen=True, slots=True)
