@@ -172,7 +172,7 @@ def _interrupted(
     plural = "s" if summary.written != 1 else ""
     return ImportInterruptedError(
         f"the import stopped at line {number} (session {describe(session.key)}): {exc}; "
-        f"{summary.written} session{plural} of the lines before it were written "
+        f"before it, {summary.written} session{plural} had been written "
         f"({summary.created} created, {summary.replaced} replaced, {summary.skipped} "
         f"skipped, {summary.unchanged} already there); run the same import again to "
         "continue: sessions it already wrote are recognised and left as they are",
