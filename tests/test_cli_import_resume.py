@@ -10,6 +10,7 @@ a session already there with the line's exact contents is left as it is.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import uuid
@@ -24,6 +25,9 @@ from hypothesis import strategies as st
 from cli_support import contents, invoke, jsonl, records, session_line
 from plugins._urls import StoreUrls
 from plugins.redis import RedisServer
+from sessionstore import InMemorySessionStore
+from sessionstore.cli.import_writing import write_import
+from sessionstore.cli.importing import ImportFile
 
 offsets = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m)))
 edges = st.sampled_from([datetime(1, 1, 1), datetime(1, 1, 1, 23, 59), datetime(9999, 12, 31)])
@@ -160,3 +164,24 @@ def test_a_full_store_stops_the_import_with_a_count_and_a_rerun_continues(
     assert [json.loads(m[0].to_json())["content"] for m in whole.values()] == [
         line["messages"][0]["content"] for line in lines
     ]
+
+
+class _SmallWrites(InMemorySessionStore):
+    """The reference backend with a limit on one write, as a server backend has."""
+
+    max_write_bytes = 2_000
+
+
+async def test_a_session_over_the_stores_write_limit_is_refused_before_anything_is_written() -> (
+    None
+):
+    lines = [session_line("small"), session_line("big", "x" * 3_000), session_line("fits")]
+    async with _SmallWrites() as store:
+        with ImportFile.read(io.BytesIO(jsonl(lines).encode())) as imported:
+            summary = await write_import(store, imported)
+        assert summary.problem_count == 1 and summary.written == 0
+        assert summary.problems[0].line == 2
+        assert "more than the 2,000 bytes _SmallWrites takes in one write" in str(
+            summary.problems[0]
+        )
+        assert await store.count() == 0

@@ -181,3 +181,12 @@ def test_an_import_line_within_the_limit_is_imported(
     result = invoke("import", "-", "--url", url, input=_deep_line(place, depth) + "\n")
     assert result.exit_code == 0, result.stderr
     assert list(contents(url)) == ["deep"]
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_an_attribute_nested_too_deeply_is_a_usage_error(tmp_path: Path, depth: int) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    seed(url, {"s": FINE})
+    result = invoke("attributes", "s", "k:=" + "[" * depth + "]" * depth, "--url", url)
+    assert result.exit_code == 2
+    assert "nested too deeply" in result.output
