@@ -101,3 +101,14 @@ def test_safe_text_and_encode_json_leave_no_unsafe_character(value: str) -> None
     encoded = encode_json({value: [value]}).decode()
     assert raw_unsafe(encoded) == []
     assert json.loads(encoded) == {value: [value]}
+
+
+def test_rich_markup_in_stored_text_prints_as_itself(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    markup = "[bold red]alert[/bold red] [link=https://example.invalid]click[/link]"
+    seed(url, {markup: _session(markup)}, attributes={"title": markup})
+    listed = invoke("list", "--url", url)
+    assert listed.stdout.count("[bold red]alert") == 2  # id and title
+    shown = invoke("show", "--url", url, "--", markup)
+    assert shown.exit_code == 0
+    assert shown.stdout.count("[link=https://example.invalid]click[/link]") >= 6

@@ -132,7 +132,11 @@ def export_command(
                     exported += 1
         return exported
 
-    exported = run(work(), store_url)
+    _exported(run(work(), store_url), output, unreadable)
+
+
+def _exported(exported: int, output: str | None, unreadable: list[str]) -> None:
+    """Say how many sessions were exported where; exit 1 naming those left out, if any."""
     where = "stdout" if output in (None, "-") else output
     done = f"exported {exported} session{'s' if exported != 1 else ''} to {where}"
     if unreadable:
@@ -207,16 +211,13 @@ def import_command(
 ) -> None:
     """Import sessions from a JSON Lines file in the format export writes.
 
-    Every line is validated first, for everything the write would refuse (JSON,
-    fields, id, namespace, attributes, messages and their nesting depth,
-    timestamps expressible in UTC, the store's size limit; an id twice in one
-    namespace is an error); a bad line is reported with its number and nothing
-    is written. An id the store already holds with exactly the line's contents
-    counts as already there and is left alone, so running the same import again
-    is safe: if a store error (a full disk, a lost server) stops an import
-    midway, the error says how many sessions were written, and the same command
-    run again writes the rest. Each session is written in one step, so none is
-    ever half-written. Kept: namespaces, ids, attributes,
+    Every line is checked first for all the write would refuse (JSON, fields,
+    ids, namespaces, attributes, messages and their depth, timestamps in UTC
+    range, the store's size limit, an id twice); a bad line is reported with its
+    number and nothing is written. A session already there with the line's exact
+    contents is left alone, so if a store error (a full disk) stops an import
+    midway, the error says how many sessions were written and the same command
+    run again writes the rest. No session is ever half-written. Kept: namespaces, ids, attributes,
     messages and their order, the order of sessions, and a line's
     created_at/updated_at when it has both (on every built-in backend; a store
     without restore stamps the import time). Lines without "namespace" or
