@@ -174,6 +174,7 @@ class SessionStoreSessionService(BaseSessionService):
         the app, oldest update first; a listing of their namespaces, not a scan."""
         app_attributes = await self._attributes(self._apps(), app_name)
         if user_id is not None:
+            check_name("user_id", user_id)
             users = [(user_id, await self._attributes(self._users(app_name), user_id))]
         else:
             users = [(str(r.id), r.attributes) for r in await self._users(app_name).list()]
