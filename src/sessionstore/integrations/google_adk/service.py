@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -97,11 +96,11 @@ class SessionStoreSessionService(BaseSessionService):
     async def _shared_attributes(
         self, app_name: str, user_id: str
     ) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
-        """The attributes holding the app's state and the user's state, read together."""
-        app, user = await asyncio.gather(
-            self._attributes(self._apps(), app_name),
-            self._attributes(self._users(app_name), user_id),
-        )
+        """The attributes holding the app's state and the user's state."""
+        # One after the other: concurrent first calls on a loop's fresh PostgreSQL pool,
+        # made from asyncio.run, left the loop unable to close (see the closing report).
+        app = await self._attributes(self._apps(), app_name)
+        user = await self._attributes(self._users(app_name), user_id)
         return app, user
 
     async def _merge_shared(
