@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -14,9 +16,6 @@ import pytest
 from google.adk.agents import LlmAgent
 from google.adk.events.event import Event
 from google.adk.events.event_actions import EventActions, EventCompaction
-from google.adk.models.base_llm import BaseLlm
-from google.adk.models.llm_request import LlmRequest
-from google.adk.models.llm_response import LlmResponse
 from google.adk.runners import Runner
 from google.adk.sessions.base_session_service import GetSessionConfig
 from google.adk.tools.tool_confirmation import ToolConfirmation
@@ -210,20 +209,9 @@ async def test_a_transcript_written_without_adk_loads(service: SessionStoreSessi
     assert [e.id for e in got.events] == [f"sessionstore-{i}" for i in range(4)]
 
 
-class ScriptedLlm(BaseLlm):
-    """An offline model: each call answers with the next scripted content."""
-
-    script: list[types.Content]
-
-    async def generate_content_async(
-        self, llm_request: LlmRequest, stream: bool = False
-    ) -> AsyncGenerator[LlmResponse, None]:
-        yield LlmResponse(content=self.script.pop(0))
-
-
-def weather(city: str) -> dict[str, str]:
-    """Today's weather in a city."""
-    return {"report": f"sunny in {city}"}
+# The example's offline model and tool, so the test runs what the example shows.
+_example = load_example("google_adk_sessions")
+ScriptedLlm, weather = _example.ScriptedLlm, _example.weather
 
 
 def _runner(service: SessionStoreSessionService) -> Runner:
@@ -303,8 +291,19 @@ def test_one_service_from_threads_and_asyncio_run_per_call(store_url: str) -> No
 
 
 async def test_the_example_runs_offline(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    await load_example("google_adk_sessions").main(store_url)
+    await _example.main(store_url)
     out = capsys.readouterr().out
     assert "assistant: It's sunny and 22C in Oslo." in out
     assert "assistant: You asked about the weather in Oslo." in out
     assert "'user:units': 'C'" in out
+
+
+def test_without_google_adk_the_import_names_the_extra() -> None:
+    code = (
+        "import sys\nsys.modules['google.adk'] = None\n"
+        "from sessionstore import MissingDependencyError\n"
+        "try:\n    import sessionstore.integrations.google_adk\n"
+        "except MissingDependencyError as exc:\n    print(exc)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "pip install 'sessionstore[google-adk]'" in run.stdout
