@@ -484,6 +484,17 @@ def test_five_threads_each_with_its_own_loop_share_an_unopened_store(postgres_ur
         asyncio.run(drop_prefix(postgres_url, prefix))
 
 
+async def test_crossing_forks_all_land(postgres_url: str) -> None:
+    """Forks a to b and b to a at once: both rows are locked in one order, so they queue."""
+    async with fresh_store(postgres_url, max_connections=8) as store:
+        await store.save("x", [Message.user("x")])
+        await store.save("y", [Message.user("y")])
+        for _ in range(5):
+            await asyncio.gather(*(store.fork(a, b) for a, b in [("x", "y"), ("y", "x")] * 3))
+        x, y = await store.load("x"), await store.load("y")
+        assert x == y and x in ([Message.user("x")], [Message.user("y")])
+
+
 # -- failures ----------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ import pytest
 from psycopg import sql
 
 from plugins.postgres import drop_prefix, unique_prefix
-from sessionstore import CorruptSessionError, Message
+from sessionstore import CorruptSessionError, InvalidArgumentError, Message
 from sessionstore.backends.postgres import PostgresSessionStore
 from sessionstore.backends.postgres.schema import SPLIT_BYTES
 
@@ -224,3 +224,34 @@ async def test_fork_copies_segments_inside_the_server(
         )
         row = await cursor.fetchone()
     assert row == (corrupted,)
+
+
+async def test_slices_across_many_segments_match_python_slicing(
+    store: PostgresSessionStore,
+) -> None:
+    messages = long_transcript(400)
+    await store.save("long", messages[:300])  # segments of up to SPLIT_BYTES
+    for start in range(300, 400, 3):  # small appends merged into small segments
+        await store.append("long", messages[start : start + 3])
+    bounds: list[int | None] = [
+        None, 0, 1, 139, 140, 141, 299, 300, 301, 399, 400, 401, -1, -2, -139, -400, -401,
+    ]  # fmt: skip
+    for lo in bounds:
+        for hi in bounds:
+            got = await store.load("long", start=lo or 0, stop=hi)
+            assert got == messages[lo:hi], (lo, hi)
+    snap = await store.snapshot("long", start=-150, stop=-7)
+    assert snap is not None and snap.messages == messages[-150:-7]
+    assert snap.record.message_count == 400
+
+
+async def test_a_write_past_the_limit_is_refused_before_anything_is_sent(
+    store: PostgresSessionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert PostgresSessionStore.max_write_bytes == 512 * 1024 * 1024
+    monkeypatch.setattr(PostgresSessionStore, "max_write_bytes", 10_000)
+    with pytest.raises(InvalidArgumentError, match="10,000 bytes"):
+        await store.save("big", long_transcript(100))
+    assert await store.get("big") is None
+    await store.save("big", long_transcript(50))  # within the limit
+    assert await store.load("big") == long_transcript(50)

@@ -37,6 +37,7 @@ from sessionstore._messages import (
 )
 from sessionstore._open import open_store
 from sessionstore._records import ListOptions, SessionId, SessionRecord, Snapshot
+from sessionstore._rest import Encryption, MissingKeyError
 from sessionstore._store import SessionStore
 from sessionstore.backends.memory import InMemorySessionStore
 
@@ -54,6 +55,7 @@ __all__ = [
     "Block",
     "ConflictError",
     "CorruptSessionError",
+    "Encryption",
     "ImageBlock",
     "InMemorySessionStore",
     "InvalidArgumentError",
@@ -63,6 +65,7 @@ __all__ = [
     "MAX_MESSAGE_DEPTH",
     "Message",
     "MissingDependencyError",
+    "MissingKeyError",
     "PostgresSessionStore",
     "RedisSessionStore",
     "Role",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import cast
+from typing import Literal, cast
 from urllib.parse import urlsplit
 
 from sessionstore._errors import InvalidArgumentError
+from sessionstore._rest import Encryption, make_codec
 from sessionstore._store import SessionStore
 from sessionstore._urls import check_url, redact_url
 
@@ -34,10 +35,17 @@ def resolve_url(url: str | None = None) -> str:
     return url
 
 
-def open_store(url: str | None = None) -> SessionStore:
+def open_store(
+    url: str | None = None,
+    *,
+    encryption: Encryption | None = None,
+    compression: Literal["zstd"] | None = None,
+) -> SessionStore:
     """Return an unopened store for ``url``; it connects on first use or ``async with``.
 
     Without ``url``, ``$SESSIONSTORE_URL`` is used, then ``sqlite:///sessions.db``.
+    ``encryption`` (an ``Encryption``) and ``compression="zstd"`` protect what
+    the store writes; see the README's "Data at rest".
     An unknown scheme, or a URL that drivers could split differently (a raw
     ``/ ? # @`` in the password) or whose parts would be dropped, raises
     InvalidArgumentError showing the URL redacted.
@@ -54,6 +62,9 @@ def open_store(url: str | None = None) -> SessionStore:
         raise InvalidArgumentError(
             f"unknown store URL scheme {shown} in {redact_url(url)!r}; known schemes: {known}"
         )
+    make_codec(encryption, compression)  # refuse bad options before importing a backend
+    options = {"encryption": encryption, "compression": compression}
     module_name, _, class_name = target.partition(":")
     store_class = getattr(importlib.import_module(module_name), class_name)
-    return cast(SessionStore, store_class.from_url(url))
+    given = {name: value for name, value in options.items() if value is not None}
+    return cast(SessionStore, store_class.from_url(url, **given))

@@ -41,6 +41,7 @@ from sessionstore._records import (
     resolve_slice,
     utc_now,
 )
+from sessionstore._rest import Encryption, MissingKeyError, PayloadCodec, make_codec, payload_place
 from sessionstore._store import SessionStore
 
 __all__ = [
@@ -50,9 +51,12 @@ __all__ = [
     "ConflictError",
     "CorruptSessionError",
     "EncodedMessages",
+    "Encryption",
     "InvalidArgumentError",
     "ListOptions",
     "Message",
+    "MissingKeyError",
+    "PayloadCodec",
     "SessionId",
     "SessionNotFoundError",
     "SessionRecord",
@@ -67,7 +71,9 @@ __all__ = [
     "encode_attributes",
     "encode_messages",
     "merge_attributes",
+    "make_codec",
     "micros_from_datetime",
+    "payload_place",
     "record_from_stored",
     "resolve_index",
     "resolve_slice",

@@ -271,7 +271,10 @@ DECLARE
     cur {sessions};
     hi BIGINT;
 BEGIN
-    SELECT * INTO src FROM {sessions} WHERE namespace = p_ns AND id = p_source FOR SHARE;
+    -- Both rows locked in one order, so crossing forks (a to b, b to a) queue, never deadlock.
+    PERFORM 1 FROM {sessions} WHERE namespace = p_ns AND id IN (p_source, p_target)
+      ORDER BY id FOR UPDATE;
+    SELECT * INTO src FROM {sessions} WHERE namespace = p_ns AND id = p_source;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no such session' USING ERRCODE = 'SS404';
     END IF;

@@ -43,7 +43,7 @@ __all__ = ["PostgresOperations", "split_segments"]
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 #: How often a write with attribute changes re-merges after another write got in between.
 _RETRIES = 100
-_REFUSALS = (q.CONFLICT, q.NOT_FOUND, q.STALE)
+_REFUSALS = (q.CONFLICT, q.NOT_FOUND, q.STALE, q.DEADLOCK)
 
 
 def split_segments(messages: EncodedMessages) -> tuple[list[bytes], list[int]]:
@@ -223,14 +223,15 @@ class PostgresOperations:
         stop: int | None,
         expected_version: int | None,
     ) -> SessionRecord:
-        params = (namespace, source_id, target_id, stop, expected_version, _now())
-        result = await self._call(
-            f"fork session {source_id!r} to {target_id!r}", "fork", params, target_id,
-            expected_version,
-        )  # fmt: skip
-        if isinstance(result, Refusal):
-            raise SessionNotFoundError(source_id, "fork")
-        return _record(target_id, result[0])
+        action = f"fork session {source_id!r} to {target_id!r}"
+        for _ in range(_RETRIES):  # a deadlock rolled the whole call back: run it again
+            params = (namespace, source_id, target_id, stop, expected_version, _now())
+            result = await self._call(action, "fork", params, target_id, expected_version)
+            if not isinstance(result, Refusal):
+                return _record(target_id, result[0])
+            if result.sqlstate == q.NOT_FOUND:
+                raise SessionNotFoundError(source_id, "fork")
+        raise ConflictError(target_id, expected=_given(expected_version), actual=-1)
 
     async def _update_attributes(
         self,

@@ -19,6 +19,7 @@ __all__ = [
     "CREATE_MIGRATIONS_TABLE_SQL",
     "CREATE_SCHEMA_SQL",
     "CURRENT_VERSION_SQL",
+    "DEADLOCK",
     "DELETE_SQL",
     "FORK_SQL",
     "GET_SQL",
@@ -185,6 +186,8 @@ MIGRATIONS: list[str] = [_MIGRATION_1, _MIGRATION_2, MIGRATION_3]
 CONFLICT = "SS409"  # the session's version is not the expected one (DETAIL: the actual)
 NOT_FOUND = "SS404"  # replace_tail or fork of a session that does not exist
 STALE = "SS412"  # attributes were merged against a version that is no longer current
+#: Two forks that lock each other's source and target: the server rolls one back.
+DEADLOCK = "40P01"
 
 LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
 SCHEMA_EXISTS_SQL = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
