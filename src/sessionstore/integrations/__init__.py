@@ -13,6 +13,8 @@ used (``import sessionstore.integrations`` imports no framework):
 - ``sessionstore.integrations.pydantic_ai``: ``SessionStoreConversationStore``,
   PydanticAI's ``ConversationStore``, and ``SessionStoreMessageHistory`` for
   ``message_history=`` (``pip install 'sessionstore[pydantic-ai]'``).
+- ``sessionstore.integrations.google_adk``: ``SessionStoreSessionService``, a
+  Google ADK session service (``pip install 'sessionstore[google-adk]'``).
 
 Every adapter takes ``store=`` as a ``SessionStore`` (a namespace view is
 fine), a URL, or None for ``$SESSIONSTORE_URL`` then the default; stores
