@@ -40,6 +40,14 @@ class TestConformance(ConformanceSuite):
         return _pair_on_one_url(urls)
 
 
+class TestConformancePostgresSealed(ConformanceSuite):
+    """The conformance suite on PostgreSQL with encryption and zstd compression on."""
+
+    @pytest.fixture
+    def store_factory(self, postgres_sealed_store_factory: StoreFactory) -> StoreFactory:
+        return postgres_sealed_store_factory
+
+
 class _StoreWithoutOptions(InMemorySessionStore):
     """The reference store with both optional capabilities switched off by their flags.
 
