@@ -23,6 +23,7 @@ from plugins.postgres import PostgresServer, drop_prefix, unique_prefix
 from sessionstore import CorruptSessionError, Message, PostgresSessionStore, Role, SessionRecord
 from sessionstore.backends.base import Encryption, MissingKeyError
 from sessionstore.backends.postgres.schema import MERGE_LIMIT_BYTES
+from test_postgres_migration import expected_sessions, released_url  # noqa: F401 - a fixture
 
 OLD_KEY = os.urandom(32)
 NEW_KEY = os.urandom(32)
@@ -327,3 +328,29 @@ async def test_keys_never_show_in_reprs_errors_or_logs(
             await loaded(store, "a")
         texts = [repr(store), repr(secret), str(caught.value), repr(caught.value), caplog.text]
     assert not any(key in text for key in shown for text in texts)
+
+
+async def test_a_released_database_opened_sealed_reads_and_takes_sealed_writes(
+    released_url: str,  # noqa: F811 - the fixture imported above
+) -> None:
+    expected = {session["id"]: session for session in expected_sessions()}
+    options: dict[str, Any] = {"encryption": keys("new"), "compression": "zstd"}
+    async with PostgresSessionStore(released_url, **options) as store:
+        for session_id, session in expected.items():
+            found = await loaded(store, session_id)
+            assert len(found) == session["message_count"]
+        long = expected["long"]
+        await store.append("long", [Message.user("new")], attributes={"title": "Long"})
+        popped = await store.pop("long", 2)
+        assert [m.text for m in popped] == [long["messages"][-1]["content"], "new"]
+        await store.replace_tail("long", -5, [Message.user("summary")])
+        found = await loaded(store, "long")
+        assert len(found) == long["message_count"] - 5
+        assert found[-1] == Message.user("summary")
+        await store.fork("tools", "tools-copy", stop=2)
+        assert await loaded(store, "tools-copy") == (await loaded(store, "tools"))[:2]
+        assert (await record(store, "long")).attributes == {"title": "Long"}
+    async with PostgresSessionStore(released_url) as plain:  # no keys: sealed parts refuse
+        with pytest.raises(CorruptSessionError):
+            await plain.load("tools-copy")
+        assert await plain.count() == len(expected) + 1
