@@ -39,7 +39,7 @@ How it works, and why:
   does that work (``sealed``): a sealed append reads the record and the last
   segment when small (one statement), merges into it here up to
   ``MERGE_LIMIT_BYTES`` or starts a new segment, and writes with the
-  ``rewrite`` function guarded by the version it read (two round trips, a
+  ``splice`` function guarded by the version it read (two round trips, a
   bounded number of bytes: still O(1)); pop and replace_tail read from the
   segment holding the cut and reseal its head; fork reseals every segment and
   the attributes under the target's place (ciphertext is bound to its session),

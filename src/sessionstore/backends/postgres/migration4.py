@@ -14,7 +14,7 @@ plain ones start with ``{``):
   then does the same work itself (``sealed.SealedOperations``), so a store
   without a codec still pops, replaces the tail of and forks sessions that
   another store compressed.
-- ``rewrite`` is the one write of that client-side work: under the row lock it
+- ``splice`` is the one write of that client-side work: under the row lock it
   checks the caller's expected version and the version the client read
   (``p_base``, else ``schema.STALE``: the client reads again), drops the
   segments from a segment boundary on and inserts the given ones there. With
@@ -169,9 +169,9 @@ $fn$;
 """
 )
 
-_REWRITE = (
+_SPLICE = (
     """
-CREATE FUNCTION {rewrite_fn}(
+CREATE FUNCTION {splice_fn}(
     p_ns TEXT, p_id TEXT, p_from BIGINT, p_payloads BYTEA[], p_counts BIGINT[],
     p_expected BIGINT, p_base BIGINT, p_now BIGINT, p_attributes TEXT,
     p_source TEXT, p_source_version BIGINT
@@ -203,4 +203,4 @@ $fn$;
 """
 )
 
-MIGRATION_4 = _WRITE + _CUT + _FORK + _REWRITE
+MIGRATION_4 = _WRITE + _CUT + _FORK + _SPLICE

@@ -35,11 +35,11 @@ __all__ = [
     "POP_SQL",
     "PRUNE_SQL",
     "RECORD_VERSION_SQL",
-    "REWRITE_SQL",
     "SCAN_AFTER_SQL",
     "SCHEMA_EXISTS_SQL",
     "SEALED",
     "SLICE_SQL",
+    "SPLICE_SQL",
     "SPLIT_BYTES",
     "STALE",
     "TAIL_SQL",
@@ -189,7 +189,7 @@ MIGRATIONS: list[str] = [_MIGRATION_1, _MIGRATION_2, MIGRATION_3, MIGRATION_4]
 #: The SQLSTATEs the functions raise for a refused call (all its work rolled back).
 CONFLICT = "SS409"  # the session's version is not the expected one (DETAIL: the actual)
 NOT_FOUND = "SS404"  # replace_tail or fork of a session that does not exist
-STALE = "SS412"  # the client read a version that is no longer current (attributes, rewrite)
+STALE = "SS412"  # the client read a version that is no longer current (attributes, splice)
 SEALED = "SS422"  # a sealed segment the server cannot split, return or copy: the client does it
 #: Two forks that lock each other's source and target: the server rolls one back.
 DEADLOCK = "40P01"
@@ -214,8 +214,8 @@ TAIL_SQL = (
     f"SELECT {_RECORD} FROM {{tail_fn}}(%s, %s, %s, %b::BYTEA[], %s::BIGINT[], %s::BIGINT, %s)"
 )
 FORK_SQL = f"SELECT {_RECORD} FROM {{fork_fn}}(%s, %s, %s, %s::BIGINT, %s::BIGINT, %s)"
-REWRITE_SQL = (
-    f"SELECT {_RECORD} FROM {{rewrite_fn}}(%s, %s, %s::BIGINT, %b::BYTEA[], %s::BIGINT[],"
+SPLICE_SQL = (
+    f"SELECT {_RECORD} FROM {{splice_fn}}(%s, %s, %s::BIGINT, %b::BYTEA[], %s::BIGINT[],"
     " %s::BIGINT, %s::BIGINT, %s, %s::TEXT, %s::TEXT, %s::BIGINT)"
 )
 POP_SQL = "SELECT * FROM {pop_fn}(%s, %s, %s, %s::BIGINT, %s)"

@@ -10,13 +10,13 @@ cannot merge, split or copy sealed bytes, so with a codec that seals:
 - an append reads the record and, when it is small, the last segment (one
   statement), merges the new messages into that segment here (up to
   ``MERGE_LIMIT_BYTES`` of JSON and of sealed bytes) or starts new segments, and
-  writes with ``rewrite`` guarded by the version it read: two round trips, and
+  writes with ``splice`` guarded by the version it read: two round trips, and
   a bounded number of bytes read and rewritten, so appends stay O(1);
 - pop and replace_tail read the segments from the one holding the cut, cut
-  here, reseal the head of that segment and write with ``rewrite``;
+  here, reseal the head of that segment and write with ``splice``;
 - fork reads the source, reseals every segment and the attributes under the
   target's place (ciphertext is bound to its session) and writes the target
-  with ``rewrite``, which checks the source is still at the version read.
+  with ``splice``, which checks the source is still at the version read.
 
 A store without a codec takes the same client-side path when the server
 refuses (``schema.SEALED``) to split, return or copy a sealed segment that
@@ -217,7 +217,7 @@ class SealedOperations:
             source_id, source_version,
         )  # fmt: skip
         result = await self._call(
-            f"write session {session_id!r}", "rewrite", params, session_id, expected
+            f"write session {session_id!r}", "splice", params, session_id, expected
         )
         if isinstance(result, Refusal):
             return result
@@ -272,7 +272,7 @@ class SealedOperations:
                 namespace, session_id, start, payloads, counts, expected, version, now(),
                 merged, None, None,
             )  # fmt: skip
-            result = await self._call(action, "rewrite", params, session_id, expected)
+            result = await self._call(action, "splice", params, session_id, expected)
             if not isinstance(result, Refusal):
                 return self._record(namespace, session_id, result[0])
         raise conflict_after_retries(session_id, expected)

@@ -48,7 +48,7 @@ _TEMPLATES = {
     "tail": q.TAIL_SQL,
     "fork": q.FORK_SQL,
     "pop": q.POP_SQL,
-    "rewrite": q.REWRITE_SQL,
+    "splice": q.SPLICE_SQL,
     "append_read": q.APPEND_READ_SQL,
     "attributes": q.ATTRIBUTES_SQL,
     "slice": q.SLICE_SQL,
@@ -71,7 +71,7 @@ OBJECT_SUFFIXES = (
     "sessions", "segments", "migrations", "seq", "sessions_seq", "sessions_ns_seq",
     "sessions_pkey", "key_seq", "sessions_key", "segments_pkey", "segments_v3",
     "migrations_pkey", "segments_v3_pkey", "segments_v3_key_fkey",
-    "write", "restore", "row", "put", "cut", "finish", "pop", "tail", "fork",
+    "write", "restore", "row", "put", "cut", "finish", "pop", "tail", "fork", "splice",
 )  # fmt: skip
 
 
@@ -246,7 +246,7 @@ class PostgresSessionStore(PostgresOperations, SessionStore):
             "pop_fn": name("pop"),
             "tail_fn": name("tail"),
             "fork_fn": name("fork"),
-            "rewrite_fn": name("rewrite"),
+            "splice_fn": name("splice"),
             "seq_name": sql.Literal(f'"{self._schema}"."{self._prefix}seq"'),
             "merge_limit": sql.Literal(q.MERGE_LIMIT_BYTES),
         }
