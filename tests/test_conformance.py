@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 
 from plugins._urls import StoreUrls
+from plugins.postgres import SEALED_ENCRYPTION
 from plugins.redis import RedisServer, redis_factory
 from sessionstore import InMemorySessionStore, SessionStore, open_store
 from sessionstore.testing import ConformanceSuite, StoreFactory, StorePairFactory
 
 
-def _pair_on_one_url(urls: StoreUrls) -> StorePairFactory:
-    """Two stores opened from the URL of one fresh storage."""
+def _pair_on_one_url(urls: StoreUrls, **options: Any) -> StorePairFactory:
+    """Two stores opened from the URL of one fresh storage (with ``open_store``'s ``options``)."""
 
     @asynccontextmanager
     async def pair() -> AsyncIterator[tuple[SessionStore, SessionStore]]:
         url = urls.new()
-        async with open_store(url) as first, open_store(url) as second:
+        async with open_store(url, **options) as first, open_store(url, **options) as second:
             yield first, second
 
     return pair
@@ -39,6 +41,18 @@ class TestConformance(ConformanceSuite):
         except pytest.FixtureLookupError:
             return None  # memory: a second store cannot reach the first one's storage
         return _pair_on_one_url(urls)
+
+
+class TestConformancePostgresSealed(ConformanceSuite):
+    """The conformance suite on PostgreSQL with encryption and zstd compression on."""
+
+    @pytest.fixture
+    def store_factory(self, postgres_sealed_store_factory: StoreFactory) -> StoreFactory:
+        return postgres_sealed_store_factory
+
+    @pytest.fixture
+    def store_pair_factory(self, postgres_urls: StoreUrls) -> StorePairFactory:
+        return _pair_on_one_url(postgres_urls, encryption=SEALED_ENCRYPTION, compression="zstd")
 
 
 class _StoreWithoutOptions(InMemorySessionStore):

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg
@@ -28,6 +29,7 @@ from psycopg import sql
 from plugins._server import free_port, log_tail, scratch_directory, server_unavailable
 from plugins._urls import StoreUrls
 from sessionstore import PostgresSessionStore
+from sessionstore.backends.base import Encryption
 from sessionstore.testing import StoreFactory
 
 DATABASE = "sessionstore_test"
@@ -158,20 +160,35 @@ async def drop_prefix(url: str, prefix: str, schema: str = "public") -> None:
             await conn.execute(sql.SQL(statement).format(sql.Identifier(schema, name)))
 
 
-@pytest.fixture
-def postgres_store_factory(postgres_url: str) -> StoreFactory:
-    """Fresh, empty PostgreSQL stores, each with its own table prefix, dropped on exit."""
+def _store_factory(url: str, **options: Any) -> StoreFactory:
+    """Fresh, empty stores with ``options``, each with its own table prefix, dropped on exit."""
 
     @asynccontextmanager
     async def factory() -> AsyncIterator[PostgresSessionStore]:
         prefix = unique_prefix()
         try:
-            async with PostgresSessionStore(postgres_url, table_prefix=prefix) as store:
+            async with PostgresSessionStore(url, table_prefix=prefix, **options) as store:
                 yield store
         finally:
-            await drop_prefix(postgres_url, prefix)
+            await drop_prefix(url, prefix)
 
     return factory
+
+
+@pytest.fixture
+def postgres_store_factory(postgres_url: str) -> StoreFactory:
+    """Fresh, empty PostgreSQL stores, each with its own table prefix, dropped on exit."""
+    return _store_factory(postgres_url)
+
+
+#: The key of the sealed stores (fixed for a test run: every sealed store reads every other's).
+SEALED_ENCRYPTION = Encryption({"test-key": os.urandom(32)})
+
+
+@pytest.fixture
+def postgres_sealed_store_factory(postgres_url: str) -> StoreFactory:
+    """Like ``postgres_store_factory``, with encryption and zstd compression on."""
+    return _store_factory(postgres_url, encryption=SEALED_ENCRYPTION, compression="zstd")
 
 
 def _server_processes_gone(server_url: str, url: str) -> None:

@@ -11,7 +11,7 @@ How it works, and why:
   come from one snapshot. Each statement inside a function sees a fresh
   snapshot, so work done under the row lock sees every write that committed
   before the lock was won.
-- Tables, for a prefix ``p_`` (schema version 3): ``p_sessions`` has one row
+- Tables, for a prefix ``p_`` (schema version 3, unchanged by 4): ``p_sessions`` has one row
   per ``(namespace, id)`` with a surrogate ``key``, the attributes (compact
   sorted JSON text, exactly what ``encode_attributes`` wrote) and a ``seq`` from
   the sequence ``p_seq`` that every write replaces; its index
@@ -28,6 +28,25 @@ How it works, and why:
   segment while that stays under the limit, so an append rewrites a bounded
   number of bytes and the segment count follows the transcript's size.
   ``p_migrations`` records the schema versions applied.
+- Data at rest (schema version 4): with ``encryption=`` or ``compression="zstd"``
+  every segment is sealed by ``PayloadCodec`` in the client, bound to
+  ``(namespace, id, "m", first_index)``, and the attributes to
+  ``(namespace, id, "a")`` (stored as base64 text; plain ones start with ``{``).
+  Ids, namespaces, counts, timestamps, versions and segment boundaries stay
+  readable. The server cannot merge, split or copy sealed bytes, so the
+  functions of version 4 merge an append only into a plain tail and refuse
+  (``schema.SEALED``) to split, pop or fork sealed segments; the client then
+  does that work (``sealed``): a sealed append reads the record and the last
+  segment when small (one statement), merges into it here up to
+  ``MERGE_LIMIT_BYTES`` or starts a new segment, and writes with the
+  ``splice`` function guarded by the version it read (two round trips, a
+  bounded number of bytes: still O(1)); pop and replace_tail read from the
+  segment holding the cut and reseal its head; fork reseals every segment and
+  the attributes under the target's place (ciphertext is bound to its session),
+  checking under both row locks that the source is still at the version read.
+  Reads unseal any segment starting with a NUL byte, so plain, compressed and
+  encrypted sessions read alike; with neither option the writes are the
+  server-side ones above, unchanged.
 - psycopg pools belong to the event loop that made them: the store keeps one
   pool per loop (``sessionstore._loops.PerLoop``), made on first use there and
   closed on ``close()``, so any thread or loop may use the store.
@@ -51,7 +70,8 @@ How it works, and why:
 
 Modules: ``store`` (the store class and its lifecycle), ``operations`` (the hooks),
 ``pool`` (connections and error translation), ``schema`` (migrations and the named
-queries), ``migration3`` (schema version 3).
+queries), ``migration3`` and ``migration4`` (schema versions 3 and 4), ``sealed`` (data at
+rest: sealing, and the writes the client does itself).
 """
 
 from __future__ import annotations

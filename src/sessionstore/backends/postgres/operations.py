@@ -7,7 +7,8 @@ the record and the slice come from one snapshot. A write that merges
 attribute changes first reads the current attributes, merges them here (so
 the size limit is checked on exactly what is stored) and passes the version
 it read: a write in between makes the function refuse, and the merge is
-redone.
+redone. With a codec that seals (encryption or compression), appends, pops,
+replace_tail and fork take the client-side paths of ``sealed``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
-from sessionstore._attributes import decode_attributes, encode_attributes, merge_attributes
+from sessionstore._attributes import encode_attributes, merge_attributes
 from sessionstore._errors import ConflictError, SessionNotFoundError
 from sessionstore._messages import EncodedMessages, Message, decode_segments
 from sessionstore._records import (
@@ -29,64 +28,26 @@ from sessionstore._records import (
     SessionRecord,
     Snapshot,
     micros_from_datetime,
-    record_from_stored,
-    utc_now,
 )
 from sessionstore.backends.postgres import schema as q
 from sessionstore.backends.postgres.pool import PostgresConnections, Refusal
+from sessionstore.backends.postgres.sealed import (
+    RETRIES,
+    SealedOperations,
+    conflict_after_retries,
+    now,
+    split_segments,
+)
 
 if TYPE_CHECKING:
     from psycopg import sql
 
 __all__ = ["PostgresOperations", "split_segments"]
 
-_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
-#: How often a write with attribute changes re-merges after another write got in between.
-_RETRIES = 100
-_REFUSALS = (q.CONFLICT, q.NOT_FOUND, q.STALE, q.DEADLOCK)
+_REFUSALS = (q.CONFLICT, q.NOT_FOUND, q.STALE, q.DEADLOCK, q.SEALED)
 
 
-def split_segments(messages: EncodedMessages) -> tuple[list[bytes], list[int]]:
-    """The write's JSON array as segments of at most ``SPLIT_BYTES`` (or one message).
-
-    No empty segment: an empty write has none. Splitting never decodes a message.
-    """
-    if messages.count == 0:
-        return [], []
-    if len(messages.payload) <= q.SPLIT_BYTES:
-        return [messages.payload], [messages.count]
-    payloads: list[bytes] = []
-    counts: list[int] = []
-    chunk: list[bytes] = []
-    size = 1
-    for raw in _RAW_LIST.decode(messages.payload):
-        item = bytes(raw)
-        if chunk and size + len(item) + 1 > q.SPLIT_BYTES:
-            payloads.append(b"[" + b",".join(chunk) + b"]")
-            counts.append(len(chunk))
-            chunk, size = [], 1
-        chunk.append(item)
-        size += len(item) + 1
-    payloads.append(b"[" + b",".join(chunk) + b"]")
-    counts.append(len(chunk))
-    return payloads, counts
-
-
-def _record(session_id: str, row: tuple[Any, ...]) -> SessionRecord:
-    """The record of ``(count, created, updated, version, attributes)``."""
-    return record_from_stored(session_id, row[:4], decode_attributes(session_id, row[4]))
-
-
-def _given(expected: int | None) -> int:
-    """An expected version for a ConflictError message (-1: the caller expected none)."""
-    return -1 if expected is None else expected
-
-
-def _now() -> int:
-    return micros_from_datetime(utc_now())
-
-
-class PostgresOperations:
+class PostgresOperations(SealedOperations):
     """The store hooks, over ``_sql`` (composed statements) and the loop's connections."""
 
     _sql: dict[str, sql.Composed]
@@ -107,7 +68,8 @@ class PostgresOperations:
         conns = await self._conns()
         result = await conns.call(action, self._sql[query], params, _REFUSALS)
         if isinstance(result, Refusal) and result.sqlstate == q.CONFLICT:
-            raise ConflictError(session_id, expected=_given(expected), actual=int(result.detail))
+            given = -1 if expected is None else expected
+            raise ConflictError(session_id, expected=given, actual=int(result.detail))
         return result
 
     # -- writes ------------------------------------------------------------------------
@@ -122,9 +84,14 @@ class PostgresOperations:
         *,
         replace: bool,
     ) -> SessionRecord:
+        if not replace and not self._codec.identity:
+            return await self._sealed_append(
+                namespace, session_id, messages, expected_version, attributes
+            )
         payloads, counts = split_segments(messages)
+        payloads = self._seal_segments(namespace, session_id, 0, payloads, counts)
         action = f"{'save' if replace else 'append to'} session {session_id!r}"
-        for _ in range(_RETRIES):
+        for _ in range(RETRIES):
             merged: str | None = None
             base: int | None = None
             if attributes is not None:
@@ -134,13 +101,14 @@ class PostgresOperations:
                     raise ConflictError(session_id, expected=expected_version, actual=base)
                 old = NO_ATTRIBUTES if current is None else current.attributes
                 merged = encode_attributes(merge_attributes(old, attributes)).decode()
-            params = (namespace, session_id, payloads, counts, _now(), expected_version, replace)
+                merged = self._seal_attributes(namespace, session_id, merged)
+            params = (namespace, session_id, payloads, counts, now(), expected_version, replace)
             result = await self._call(
                 action, "write", (*params, merged, base, None), session_id, expected_version
             )
             if not isinstance(result, Refusal):
-                return _record(session_id, result[0])
-        raise ConflictError(session_id, expected=_given(expected_version), actual=-1)
+                return self._record(namespace, session_id, result[0])
+        raise conflict_after_retries(session_id, expected_version)
 
     async def _save(
         self,
@@ -177,7 +145,8 @@ class PostgresOperations:
         attributes: Mapping[str, Any],
     ) -> SessionRecord:
         payloads, counts = split_segments(messages)
-        exact = encode_attributes(attributes).decode()
+        payloads = self._seal_segments(namespace, session_id, 0, payloads, counts)
+        exact = self._seal_attributes(namespace, session_id, encode_attributes(attributes).decode())
         params = (namespace, session_id, payloads, counts, micros_from_datetime(updated_at))
         extra = (expected_version, True, exact, None, micros_from_datetime(created_at))
         result = await self._call(
@@ -185,16 +154,19 @@ class PostgresOperations:
             expected_version,
         )  # fmt: skip
         assert not isinstance(result, Refusal)  # only a conflict, raised above
-        return _record(session_id, result[0])
+        return self._record(namespace, session_id, result[0])
 
     async def _pop(
         self, namespace: str, session_id: SessionId, count: int, expected_version: int | None
     ) -> builtins.list[Message]:
-        params = (namespace, session_id, count, expected_version, _now())
+        if not self._codec.identity:
+            return await self._client_pop(namespace, session_id, count, expected_version)
+        params = (namespace, session_id, count, expected_version, now())
         rows = await self._call(
             f"pop from session {session_id!r}", "pop", params, session_id, expected_version
         )
-        assert not isinstance(rows, Refusal)
+        if isinstance(rows, Refusal):  # a sealed segment another store wrote
+            return await self._client_pop(namespace, session_id, count, expected_version)
         return decode_segments(session_id, [row[0] for row in rows]) if rows else []
 
     async def _replace_tail(
@@ -205,15 +177,20 @@ class PostgresOperations:
         messages: EncodedMessages,
         expected_version: int | None,
     ) -> SessionRecord:
-        payloads, counts = split_segments(messages)
-        params = (namespace, session_id, start, payloads, counts, expected_version, _now())
-        result = await self._call(
-            f"replace the tail of session {session_id!r}", "tail", params, session_id,
-            expected_version,
-        )  # fmt: skip
-        if isinstance(result, Refusal):
-            raise SessionNotFoundError(session_id, "replace_tail")
-        return _record(session_id, result[0])
+        if self._codec.identity:
+            payloads, counts = split_segments(messages)
+            params = (namespace, session_id, start, payloads, counts, expected_version, now())
+            result = await self._call(
+                f"replace the tail of session {session_id!r}", "tail", params, session_id,
+                expected_version,
+            )  # fmt: skip
+            if not isinstance(result, Refusal):
+                return self._record(namespace, session_id, result[0])
+            if result.sqlstate == q.NOT_FOUND:
+                raise SessionNotFoundError(session_id, "replace_tail")
+        return await self._client_replace_tail(
+            namespace, session_id, start, messages, expected_version
+        )
 
     async def _fork(
         self,
@@ -224,14 +201,20 @@ class PostgresOperations:
         expected_version: int | None,
     ) -> SessionRecord:
         action = f"fork session {source_id!r} to {target_id!r}"
-        for _ in range(_RETRIES):  # a deadlock rolled the whole call back: run it again
-            params = (namespace, source_id, target_id, stop, expected_version, _now())
-            result = await self._call(action, "fork", params, target_id, expected_version)
-            if not isinstance(result, Refusal):
-                return _record(target_id, result[0])
-            if result.sqlstate == q.NOT_FOUND:
-                raise SessionNotFoundError(source_id, "fork")
-        raise ConflictError(target_id, expected=_given(expected_version), actual=-1)
+        if self._codec.identity:
+            for _ in range(RETRIES):  # a deadlock rolled the whole call back: run it again
+                params = (namespace, source_id, target_id, stop, expected_version, now())
+                result = await self._call(action, "fork", params, target_id, expected_version)
+                if not isinstance(result, Refusal):
+                    return self._record(namespace, target_id, result[0])
+                if result.sqlstate == q.NOT_FOUND:
+                    raise SessionNotFoundError(source_id, "fork")
+                if result.sqlstate == q.SEALED:
+                    break
+            else:
+                raise conflict_after_retries(target_id, expected_version)
+        # Sealed data is bound to its session: the client reseals it under the target's.
+        return await self._client_fork(namespace, source_id, target_id, stop, expected_version)
 
     async def _update_attributes(
         self,
@@ -240,7 +223,7 @@ class PostgresOperations:
         changes: Mapping[str, Any],
         expected_version: int | None,
     ) -> SessionRecord:
-        for _ in range(_RETRIES):
+        for _ in range(RETRIES):
             current = await self._get(namespace, session_id)
             actual = 0 if current is None else current.version
             if expected_version is not None and expected_version != actual:
@@ -248,6 +231,7 @@ class PostgresOperations:
             if current is None:
                 raise SessionNotFoundError(session_id, "update_attributes")
             merged = encode_attributes(merge_attributes(current.attributes, changes)).decode()
+            merged = self._seal_attributes(namespace, session_id, merged)
             params = (merged, namespace, session_id, current.version)
             conns = await self._conns()
             rows = await conns.call(
@@ -256,8 +240,8 @@ class PostgresOperations:
             )  # fmt: skip
             if rows:  # otherwise written or deleted meanwhile: read again
                 assert not isinstance(rows, Refusal)
-                return _record(session_id, rows[0])
-        raise ConflictError(session_id, expected=_given(expected_version), actual=-1)
+                return self._record(namespace, session_id, rows[0])
+        raise conflict_after_retries(session_id, expected_version)
 
     async def _delete(self, namespace: str, session_id: SessionId) -> None:
         conns = await self._conns()
@@ -302,11 +286,11 @@ class PostgresOperations:
         if not rows:
             return None
         first = rows[0]
-        record = _record(session_id, first[:5])
+        record = self._record(namespace, session_id, first[:5])
         lo, hi, first_index = first[5], first[6], first[7]
         if first_index is None:
             return Snapshot(record, [])
-        messages = decode_segments(session_id, [row[8] for row in rows])
+        messages = self._messages(namespace, session_id, rows)
         skip = lo - first_index
         return Snapshot(record, messages[skip : skip + hi - lo])
 
@@ -318,13 +302,13 @@ class PostgresOperations:
 
     async def _get(self, namespace: str, session_id: SessionId) -> SessionRecord | None:
         rows = await self._rows(f"get session {session_id!r}", "get", (namespace, session_id))
-        return _record(session_id, rows[0]) if rows else None
+        return self._record(namespace, session_id, rows[0]) if rows else None
 
     async def _list(self, namespace: str, options: ListOptions) -> builtins.list[SessionRecord]:
         query = "list_desc" if options.newest_first else "list_asc"
         params = (namespace, options.limit, options.offset)
         rows = await self._rows("list sessions", query, params)
-        return [_record(row[0], row[1:]) for row in rows]
+        return [self._record(namespace, row[0], row[1:]) for row in rows]
 
     async def _scan_page(
         self, namespace: str, after: int, limit: int
@@ -334,7 +318,7 @@ class PostgresOperations:
         # each row version is visible in exactly one place, so no session that
         # exists throughout is passed over (one created meanwhile may be).
         rows = await self._rows("scan sessions", "scan_after", (namespace, after, limit))
-        return [(int(row[0]), _record(row[1], row[2:])) for row in rows]
+        return [(int(row[0]), self._record(namespace, row[1], row[2:])) for row in rows]
 
     async def _count(self, namespace: str) -> int:
         rows = await self._rows("count sessions", "count", (namespace,))

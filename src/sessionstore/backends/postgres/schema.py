@@ -10,8 +10,10 @@ parameters. The tables and why they look so: the package docstring.
 from __future__ import annotations
 
 from sessionstore.backends.postgres.migration3 import MIGRATION_3
+from sessionstore.backends.postgres.migration4 import MIGRATION_4
 
 __all__ = [
+    "APPEND_READ_SQL",
     "ATTRIBUTES_SQL",
     "CLEAR_SQL",
     "CONFLICT",
@@ -35,7 +37,9 @@ __all__ = [
     "RECORD_VERSION_SQL",
     "SCAN_AFTER_SQL",
     "SCHEMA_EXISTS_SQL",
+    "SEALED",
     "SLICE_SQL",
+    "SPLICE_SQL",
     "SPLIT_BYTES",
     "STALE",
     "TAIL_SQL",
@@ -180,12 +184,13 @@ $fn$;
 """
 
 #: Position + 1 is the schema version. Append new steps; never edit a released one.
-MIGRATIONS: list[str] = [_MIGRATION_1, _MIGRATION_2, MIGRATION_3]
+MIGRATIONS: list[str] = [_MIGRATION_1, _MIGRATION_2, MIGRATION_3, MIGRATION_4]
 
 #: The SQLSTATEs the functions raise for a refused call (all its work rolled back).
 CONFLICT = "SS409"  # the session's version is not the expected one (DETAIL: the actual)
 NOT_FOUND = "SS404"  # replace_tail or fork of a session that does not exist
-STALE = "SS412"  # attributes were merged against a version that is no longer current
+STALE = "SS412"  # the client read a version that is no longer current (attributes, splice)
+SEALED = "SS422"  # a sealed segment the server cannot split, return or copy: the client does it
 #: Two forks that lock each other's source and target: the server rolls one back.
 DEADLOCK = "40P01"
 
@@ -209,6 +214,10 @@ TAIL_SQL = (
     f"SELECT {_RECORD} FROM {{tail_fn}}(%s, %s, %s, %b::BYTEA[], %s::BIGINT[], %s::BIGINT, %s)"
 )
 FORK_SQL = f"SELECT {_RECORD} FROM {{fork_fn}}(%s, %s, %s, %s::BIGINT, %s::BIGINT, %s)"
+SPLICE_SQL = (
+    f"SELECT {_RECORD} FROM {{splice_fn}}(%s, %s, %s::BIGINT, %b::BYTEA[], %s::BIGINT[],"
+    " %s::BIGINT, %s::BIGINT, %s, %s::TEXT, %s::TEXT, %s::BIGINT)"
+)
 POP_SQL = "SELECT * FROM {pop_fn}(%s, %s, %s, %s::BIGINT, %s)"
 ATTRIBUTES_SQL = (
     "UPDATE {sessions} SET attributes = nullif(%s, '{{}}'), version = version + 1"
@@ -236,6 +245,14 @@ SELECT s.message_count, s.created_at, s.updated_at, s.version, s.attributes, s.l
                                WHERE key = s.key AND first_index <= s.lo)
   ) g ON s.lo < s.hi
  ORDER BY g.first_index
+"""
+# What a sealed append reads: the record, and the last segment when it may take the append.
+APPEND_READ_SQL = """
+SELECT s.message_count, s.created_at, s.updated_at, s.version, s.attributes, s.tail_start,
+       CASE WHEN s.tail_bytes BETWEEN 3 AND {merge_limit} THEN
+            (SELECT payload FROM {segments} WHERE key = s.key AND first_index = s.tail_start)
+       END
+  FROM {sessions} s WHERE namespace = %s AND id = %s
 """
 _COLUMNS = "message_count, created_at, updated_at, version, attributes"
 GET_SQL = f"SELECT {_COLUMNS} FROM {{sessions}} WHERE namespace = %s AND id = %s"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 from urllib.parse import urlsplit
 
 from sessionstore._errors import InvalidArgumentError, SchemaVersionError
@@ -16,6 +16,7 @@ from sessionstore._options import (
     split_query_options,
 )
 from sessionstore._records import is_count
+from sessionstore._rest import Encryption, make_codec
 from sessionstore._store import SessionStore
 from sessionstore.backends.postgres import schema as q
 from sessionstore.backends.postgres.operations import PostgresOperations
@@ -37,6 +38,31 @@ _SCHEMES = ("postgresql", "postgres")
 #: The URL query parameters the store takes for itself; every other one goes to libpq.
 _QUERY_OPTIONS = ("schema", "table_prefix", *CONNECTION_OPTIONS)
 
+#: The named statements, by the key ``_sql`` holds them under.
+_TEMPLATES = {
+    "create_schema": q.CREATE_SCHEMA_SQL,
+    "create_migrations": q.CREATE_MIGRATIONS_TABLE_SQL,
+    "current_version": q.CURRENT_VERSION_SQL,
+    "record_version": q.RECORD_VERSION_SQL,
+    "write": q.WRITE_SQL,
+    "tail": q.TAIL_SQL,
+    "fork": q.FORK_SQL,
+    "pop": q.POP_SQL,
+    "splice": q.SPLICE_SQL,
+    "append_read": q.APPEND_READ_SQL,
+    "attributes": q.ATTRIBUTES_SQL,
+    "slice": q.SLICE_SQL,
+    "get": q.GET_SQL,
+    "list_asc": q.LIST_ASC_SQL,
+    "list_desc": q.LIST_DESC_SQL,
+    "scan_after": q.SCAN_AFTER_SQL,
+    "count": q.COUNT_SQL,
+    "namespaces": q.NAMESPACES_SQL,
+    "delete": q.DELETE_SQL,
+    "clear": q.CLEAR_SQL,
+    "prune": q.PRUNE_SQL,
+}
+
 
 #: The name after the prefix of every object a store creates in its schema (tables, indexes,
 #: sequences, functions, and the names PostgreSQL derives from them). ``tests/test_postgres.py``
@@ -45,7 +71,7 @@ OBJECT_SUFFIXES = (
     "sessions", "segments", "migrations", "seq", "sessions_seq", "sessions_ns_seq",
     "sessions_pkey", "key_seq", "sessions_key", "segments_pkey", "segments_v3",
     "migrations_pkey", "segments_v3_pkey", "segments_v3_key_fkey",
-    "write", "restore", "row", "put", "cut", "finish", "pop", "tail", "fork",
+    "write", "restore", "row", "put", "cut", "finish", "pop", "tail", "fork", "splice",
 )  # fmt: skip
 
 
@@ -117,6 +143,10 @@ class PostgresSessionStore(PostgresOperations, SessionStore):
     The schema (created if missing) and tables are migrated on open under an
     advisory lock, so many processes may open the same store at once. Several
     applications can share one database by using different prefixes or schemas.
+
+    ``encryption`` (an ``Encryption``) and ``compression="zstd"`` seal the message
+    segments and attributes the store writes (see the README's "Data at rest");
+    ids, namespaces, counts, timestamps and versions stay readable for listing.
     """
 
     supports_restore = True
@@ -136,6 +166,8 @@ class PostgresSessionStore(PostgresOperations, SessionStore):
         max_connections: int = 10,
         pool_timeout: float = 10.0,
         connect_timeout: float | None = None,
+        encryption: Encryption | None = None,
+        compression: Literal["zstd"] | None = None,
     ) -> None:
         require_driver(
             DRIVER_MISSING, "PostgresSessionStore", "psycopg 3 and psycopg-pool", "postgres"
@@ -144,6 +176,7 @@ class PostgresSessionStore(PostgresOperations, SessionStore):
             raise InvalidArgumentError(
                 "PostgresSessionStore needs exactly one of a connection string or pool="
             )
+        self._codec = make_codec(encryption, compression)
         query: dict[str, str] = {}
         if isinstance(url, str) and urlsplit(url).scheme.lower() in _SCHEMES:
             url, query = split_query_options(url, _QUERY_OPTIONS)
@@ -213,42 +246,28 @@ class PostgresSessionStore(PostgresOperations, SessionStore):
             "pop_fn": name("pop"),
             "tail_fn": name("tail"),
             "fork_fn": name("fork"),
+            "splice_fn": name("splice"),
             "seq_name": sql.Literal(f'"{self._schema}"."{self._prefix}seq"'),
             "merge_limit": sql.Literal(q.MERGE_LIMIT_BYTES),
         }
-        templates = {
-            "create_schema": q.CREATE_SCHEMA_SQL,
-            "create_migrations": q.CREATE_MIGRATIONS_TABLE_SQL,
-            "current_version": q.CURRENT_VERSION_SQL,
-            "record_version": q.RECORD_VERSION_SQL,
-            "write": q.WRITE_SQL,
-            "tail": q.TAIL_SQL,
-            "fork": q.FORK_SQL,
-            "pop": q.POP_SQL,
-            "attributes": q.ATTRIBUTES_SQL,
-            "slice": q.SLICE_SQL,
-            "get": q.GET_SQL,
-            "list_asc": q.LIST_ASC_SQL,
-            "list_desc": q.LIST_DESC_SQL,
-            "scan_after": q.SCAN_AFTER_SQL,
-            "count": q.COUNT_SQL,
-            "namespaces": q.NAMESPACES_SQL,
-            "delete": q.DELETE_SQL,
-            "clear": q.CLEAR_SQL,
-            "prune": q.PRUNE_SQL,
-        }
-        composed = {key: sql.SQL(text).format(**fields) for key, text in templates.items()}
+        composed = {key: sql.SQL(text).format(**fields) for key, text in _TEMPLATES.items()}
         for version, text in enumerate(q.MIGRATIONS, start=1):
             composed[f"migration_{version}"] = sql.SQL(text).format(**fields)
         return composed
 
     @classmethod
-    def from_url(cls, url: str) -> Self:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        encryption: Encryption | None = None,
+        compression: Literal["zstd"] | None = None,
+    ) -> Self:
         """Open from ``postgresql://`` or ``postgres://`` (connects on first use).
 
         The store's own options may be query parameters; every other parameter goes to libpq.
         """
-        return cls(url)
+        return cls(url, encryption=encryption, compression=compression)
 
     def __repr__(self) -> str:
         return (
