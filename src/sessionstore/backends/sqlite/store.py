@@ -29,6 +29,7 @@ from sessionstore._records import (
     Snapshot,
     micros_from_datetime,
 )
+from sessionstore._rest import Encryption, make_codec
 from sessionstore._store import SessionStore
 from sessionstore.backends.sqlite.connection import open_connection
 from sessionstore.backends.sqlite.edits import (
@@ -72,6 +73,8 @@ class SQLiteSessionStore(SessionStore):
     power loss. ``busy_timeout`` is how many seconds to wait for another
     process's lock before failing with StoreUnavailableError. A write whose
     caller is cancelled after the write was queued still happens.
+    ``encryption`` (an ``Encryption``) and ``compression="zstd"`` seal every
+    segment and the attributes (see the README's "Data at rest").
     """
 
     supports_restore = True
@@ -83,6 +86,8 @@ class SQLiteSessionStore(SessionStore):
         *,
         durability: Durability = "full",
         busy_timeout: float = 30.0,
+        encryption: Encryption | None = None,
+        compression: Literal["zstd"] | None = None,
     ) -> None:
         if not isinstance(path, (str, os.PathLike)):
             raise InvalidArgumentError(
@@ -106,6 +111,7 @@ class SQLiteSessionStore(SessionStore):
             raise InvalidArgumentError(
                 f"busy_timeout must be a number of seconds > 0, got {busy_timeout!r}"
             )
+        self._codec = make_codec(encryption, compression)
         self._path = Path(text)
         self._durability: Durability = durability
         self._busy_timeout = float(busy_timeout)
@@ -113,7 +119,13 @@ class SQLiteSessionStore(SessionStore):
         self._reader: Reader | None = None
 
     @classmethod
-    def from_url(cls, url: str) -> Self:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        encryption: Encryption | None = None,
+        compression: Literal["zstd"] | None = None,
+    ) -> Self:
         """Open ``sqlite:///relative.db`` or ``sqlite:////abs/path.db`` (``?durability=normal``)."""
         parts = urlsplit(url)
         if parts.scheme.lower() != "sqlite" or parts.netloc or not parts.path.startswith("/"):
@@ -133,7 +145,12 @@ class SQLiteSessionStore(SessionStore):
             raise InvalidArgumentError(
                 f"durability must be 'full' or 'normal', got {durability!r} in {url!r}"
             )
-        return cls(path, durability=durability)  # type: ignore[arg-type]
+        return cls(
+            path,
+            durability=durability,  # type: ignore[arg-type]
+            encryption=encryption,
+            compression=compression,
+        )
 
     @property
     def path(self) -> Path:
@@ -197,12 +214,16 @@ class SQLiteSessionStore(SessionStore):
     async def _load(
         self, namespace: str, session_id: SessionId, start: int, stop: int | None
     ) -> list[Message] | None:
-        return await self._read(partial(load_messages, namespace, session_id, start, stop))
+        return await self._read(
+            partial(load_messages, namespace, session_id, start, stop, codec=self._codec)
+        )
 
     async def _snapshot(
         self, namespace: str, session_id: SessionId, start: int, stop: int | None
     ) -> Snapshot | None:
-        return await self._read(partial(read_snapshot, namespace, session_id, start, stop))
+        return await self._read(
+            partial(read_snapshot, namespace, session_id, start, stop, codec=self._codec)
+        )
 
     async def _save(
         self,
@@ -213,7 +234,15 @@ class SQLiteSessionStore(SessionStore):
         attributes: Mapping[str, Any] | None,
     ) -> SessionRecord:
         return await self._write(
-            partial(save_messages, namespace, session_id, messages, expected_version, attributes)
+            partial(
+                save_messages,
+                namespace,
+                session_id,
+                messages,
+                expected_version,
+                attributes,
+                codec=self._codec,
+            )
         )
 
     def _append(
@@ -226,7 +255,15 @@ class SQLiteSessionStore(SessionStore):
     ) -> asyncio.Future[SessionRecord]:
         # The writer's future itself, not a coroutine awaiting it: one less per append.
         return self._write(
-            partial(append_messages, namespace, session_id, messages, expected_version, attributes)
+            partial(
+                append_messages,
+                namespace,
+                session_id,
+                messages,
+                expected_version,
+                attributes,
+                codec=self._codec,
+            )
         )
 
     async def _restore(
@@ -243,7 +280,7 @@ class SQLiteSessionStore(SessionStore):
         exact = MappingProxyType(dict(attributes)) if attributes else NO_ATTRIBUTES
         work = partial(
             save_messages, namespace, session_id, messages, expected_version, None,
-            stamps=stamps, exact=exact,
+            stamps=stamps, exact=exact, codec=self._codec,
         )  # fmt: skip
         return await self._write(work)
 
@@ -251,7 +288,7 @@ class SQLiteSessionStore(SessionStore):
         self, namespace: str, session_id: SessionId, count: int, expected_version: int | None
     ) -> list[Message]:
         return await self._write(
-            partial(pop_messages, namespace, session_id, count, expected_version)
+            partial(pop_messages, namespace, session_id, count, expected_version, codec=self._codec)
         )
 
     async def _replace_tail(
@@ -263,7 +300,15 @@ class SQLiteSessionStore(SessionStore):
         expected_version: int | None,
     ) -> SessionRecord:
         return await self._write(
-            partial(replace_tail, namespace, session_id, start, messages, expected_version)
+            partial(
+                replace_tail,
+                namespace,
+                session_id,
+                start,
+                messages,
+                expected_version,
+                codec=self._codec,
+            )
         )
 
     async def _fork(
@@ -275,7 +320,15 @@ class SQLiteSessionStore(SessionStore):
         expected_version: int | None,
     ) -> SessionRecord:
         return await self._write(
-            partial(fork_session, namespace, source_id, target_id, stop, expected_version)
+            partial(
+                fork_session,
+                namespace,
+                source_id,
+                target_id,
+                stop,
+                expected_version,
+                codec=self._codec,
+            )
         )
 
     async def _update_attributes(
@@ -286,19 +339,26 @@ class SQLiteSessionStore(SessionStore):
         expected_version: int | None,
     ) -> SessionRecord:
         return await self._write(
-            partial(update_attributes, namespace, session_id, changes, expected_version)
+            partial(
+                update_attributes,
+                namespace,
+                session_id,
+                changes,
+                expected_version,
+                codec=self._codec,
+            )
         )
 
     async def _get(self, namespace: str, session_id: SessionId) -> SessionRecord | None:
-        return await self._read(partial(get_record, namespace, session_id))
+        return await self._read(partial(get_record, namespace, session_id, codec=self._codec))
 
     async def _list(self, namespace: str, options: ListOptions) -> list[SessionRecord]:
-        return await self._read(partial(list_records, namespace, options))
+        return await self._read(partial(list_records, namespace, options, codec=self._codec))
 
     async def _scan_page(
         self, namespace: str, after: int, limit: int
     ) -> list[tuple[int, SessionRecord]]:
-        return await self._read(partial(scan_records, namespace, after, limit))
+        return await self._read(partial(scan_records, namespace, after, limit, codec=self._codec))
 
     async def _count(self, namespace: str) -> int:
         return await self._read(partial(count_sessions, namespace))
