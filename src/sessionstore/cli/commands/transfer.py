@@ -13,7 +13,6 @@ from typing import IO, Annotated
 import typer
 
 from sessionstore._messages import Message
-from sessionstore._open import open_store
 from sessionstore._records import SessionRecord
 from sessionstore._store import SessionStore
 from sessionstore._urls import redact_url
@@ -26,6 +25,7 @@ from sessionstore.cli.commands._common import (
     fail,
     namespace_option,
     namespace_scope,
+    open_store,
     progress_bar,
     run,
     url_from,
