@@ -275,3 +275,20 @@ async def test_bad_options_are_refused(tmp_path: Path) -> None:
         await store.save("a", _messages("a", 1))
     async with open_store(url, encryption=Encryption({"k1": KEY_1})) as store:
         assert len(await _load(store, "a")) == 1
+
+
+async def test_fork_seals_under_the_target_and_a_plain_store_refuses_ciphertext(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.db"
+    options: dict[str, Any] = {"encryption": Encryption({"k1": KEY_1})}
+    async with _store(path, **options) as store:
+        await store.save("a", _messages("a", 700))
+        await store.fork("a", "b", stop=333)
+        assert [m.content for m in await _load(store, "b")] == [
+            m.content for m in _messages("a", 333)
+        ]
+    async with _store(path) as plain:
+        with pytest.raises(CorruptSessionError, match="k1"):
+            await plain.fork("a", "c")
+        assert await plain.get("c") is None  # nothing written

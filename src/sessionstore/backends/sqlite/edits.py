@@ -24,7 +24,14 @@ from sessionstore.backends.sqlite.operations import (
     stamp,
     write_state,
 )
-from sessionstore.backends.sqlite.sealing import PLAIN, Sealer, opened_rows, sealed_rows
+from sessionstore.backends.sqlite.sealing import (
+    FIRST_SEGMENT,
+    PLAIN,
+    Sealer,
+    opened_rows,
+    refuse_encrypted,
+    sealed_rows,
+)
 from sessionstore.backends.sqlite.segments import (
     Run,
     SegmentRow,
@@ -113,32 +120,37 @@ def _copy_segments(
 ) -> None:
     """Copy the first ``stop`` messages' segments; cut the one straddling ``stop``.
 
-    Plain stores copy inside SQLite (only the cut segment passes through
-    Python). A sealing store copies through Python: each segment is unsealed
-    at the source's place and sealed at the target's, since ciphertext is bound
-    to its session.
+    A plain store copies inside SQLite (only the cut segment passes through
+    Python), and refuses a source whose first or cut segment is encrypted: a
+    copy of ciphertext bound to the source would never decrypt. A sealing
+    store copies through Python (``_copy_sealed``).
     """
     source_key, target_key = keys
-    if target.identity:
-        conn.execute(sql.COPY_SEGMENTS, (source_key, target_key, stop))
-        row = conn.execute(sql.LAST_SEGMENT_BEFORE, (source_key, stop)).fetchone()
-        if row is not None and row[0] + row[1] > stop:
-            first, _, payload = row
-            raws = split_raw(source.session_id, source.unseal(first, payload))
-            conn.execute(
-                sql.APPEND_SEGMENT, (target_key, first, stop - first, join(raws[: stop - first]))
-            )
+    if not target.identity:
+        _copy_sealed(conn, source, target, keys, stop)
         return
+    conn.execute(sql.COPY_SEGMENTS, (source_key, target_key, stop))
+    row = conn.execute(sql.LAST_SEGMENT_BEFORE, (source_key, stop)).fetchone()
+    refuse_encrypted(source, [row, conn.execute(FIRST_SEGMENT, (source_key,)).fetchone()])
+    if row is not None and row[0] + row[1] > stop:
+        first, _, payload = row
+        prefix = join(split_raw(source.session_id, source.unseal(first, payload))[: stop - first])
+        conn.execute(sql.APPEND_SEGMENT, (target_key, first, stop - first, prefix))
+
+
+def _copy_sealed(
+    conn: Connection, source: Sealer, target: Sealer, keys: tuple[int, int], stop: int
+) -> None:
+    """Copy through Python: unsealed at the source's places, sealed at the target's."""
+    source_key, target_key = keys
+    stored = conn.execute(sql.SELECT_SLICE, (source_key, 0, stop)).fetchall()
     rows: list[SegmentRow] = []
-    for first, count, payload in opened_rows(
-        source, conn.execute(sql.SELECT_SLICE, (source_key, 0, stop)).fetchall()
-    ):
-        if first + count > stop:
-            count, payload = (
-                stop - first,
-                join(split_raw(source.session_id, payload)[: stop - first]),
-            )
-        rows.append((first, count, payload))
+    for first, count, payload in opened_rows(source, stored):
+        if first + count > stop:  # the segment straddling ``stop``: keep its head
+            kept = join(split_raw(source.session_id, payload)[: stop - first])
+            rows.append((first, stop - first, kept))
+        else:
+            rows.append((first, count, payload))
     conn.executemany(sql.APPEND_SEGMENT, [(target_key, *row) for row in sealed_rows(target, rows)])
 
 

@@ -23,12 +23,14 @@ from sessionstore._attributes import decode_attributes, encode_attributes
 from sessionstore._rest import PayloadCodec, make_codec, payload_place
 
 __all__ = [
+    "FIRST_SEGMENT",
     "LOAD_SEGMENTS_PLACED",
     "PLAIN",
     "Sealer",
     "is_sealed",
     "open_attributes",
     "opened_rows",
+    "refuse_encrypted",
     "sealed_rows",
 ]
 
@@ -42,7 +44,14 @@ LOAD_SEGMENTS_PLACED = (
     "WHERE s.namespace = ? AND s.id = ? ORDER BY g.first_index"
 )
 
+#: A session's first segment (``fork`` on a plain store checks it is not encrypted).
+FIRST_SEGMENT = (
+    "SELECT first_index, message_count, payload FROM segments "
+    "WHERE session_key = ? ORDER BY first_index LIMIT 1"
+)
+
 _MARK = 0  # a sealed payload's first byte; JSON never starts with it
+_ENCRYPTED = 2  # the flag byte's bit for an encrypted payload
 
 
 def is_sealed(stored: bytes | str | None) -> bool:
@@ -95,6 +104,17 @@ class Sealer:
             place = payload_place(self.namespace, self.session_id, "a")
             stored = self.codec.unseal(stored, place, self.session_id)
         return decode_attributes(self.session_id, stored)
+
+
+def refuse_encrypted(sealer: Sealer, rows: list[tuple[int, int, bytes] | None]) -> None:
+    """Unseal each encrypted payload of ``rows``: on a store without keys, that raises.
+
+    ``fork`` on a plain store copies rows inside SQLite; ciphertext is bound to
+    its session, so a copy of it would never decrypt: refuse instead.
+    """
+    for row in rows:
+        if row is not None and is_sealed(row[2]) and len(row[2]) > 1 and row[2][1] & _ENCRYPTED:
+            sealer.unseal(row[0], row[2])
 
 
 def sealed_rows(sealer: Sealer, rows: list[tuple[int, int, bytes]]) -> list[tuple[int, int, bytes]]:
