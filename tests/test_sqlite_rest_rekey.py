@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from plugins.sqlite import raw
-from sessionstore import Encryption, Message, SQLiteSessionStore
-from sessionstore.cli.rekey import Progress, rekey_namespaces
+from sessionstore import Encryption, Message, SessionId, Snapshot, SQLiteSessionStore
+from sessionstore.cli.rekey import Progress, rekey_namespaces, rekey_session
 
 OLD, NEW = os.urandom(32), os.urandom(32)
 OLD_TEXT = f"old:{base64.b64encode(OLD).decode()}"
@@ -174,3 +174,37 @@ async def test_rekey_on_a_store_in_use(tmp_path: Path) -> None:
             messages = await store.load(f"s{n}")
             assert messages is not None
             assert [m.content for m in messages[3:]] == [f"late {i}" for i in range(appended[n])]
+
+
+class _RacedStore(SQLiteSessionStore):
+    """A real SQLite store whose next ``races`` snapshots are each followed by another
+    connection's append to the same session: the worst moment for a rekey's rewrite."""
+
+    racer: SQLiteSessionStore
+    races = 0
+
+    async def _snapshot(
+        self, namespace: str, session_id: SessionId, start: int, stop: int | None
+    ) -> Snapshot | None:
+        snap = await super()._snapshot(namespace, session_id, start, stop)
+        if self.races:
+            self.races -= 1
+            await self.racer.append(session_id, [Message.assistant("raced")])
+        return snap
+
+
+async def test_a_write_between_read_and_rewrite_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    await _seed(path, 1)
+    both = Encryption({"old": OLD, "new": NEW})
+    async with (
+        _RacedStore(path, encryption=both) as store,
+        SQLiteSessionStore(path, encryption=Encryption({"old": OLD})) as racer,
+    ):  # the racer writes under the old key: only the rekey can move it
+        store.racer, store.races = racer, 2
+        exists, retries = await rekey_session(store, "s0")
+    assert (exists, retries) == (True, 2)
+    async with SQLiteSessionStore(path, encryption=NEW_ONLY) as store:
+        messages = await store.load("s0")
+        assert messages is not None
+        assert [m.content for m in messages[3:]] == ["raced", "raced"]
