@@ -43,6 +43,7 @@ bench: $(VENV)/.dev-installed
 bench-peers: $(VENV)/.dev-installed
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) benchmarks/compare_peers.py
+	$(PY) benchmarks/compare_server_peers.py
 
 # What a lone durable append costs at best, next to ours and SQLiteSession's.
 bench-floor: $(VENV)/.dev-installed

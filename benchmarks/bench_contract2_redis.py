@@ -20,7 +20,6 @@ side uses its own database index of that server:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -30,10 +29,8 @@ import redis.asyncio
 import bench_contract2
 from _harness import text_messages
 from _servers import redis_server
-from bench_contract2 import LONG, SHORT, Report, Side, measure
-from sessionstore import ListOptions, Message, RedisSessionStore, SessionStore
-
-TENANT = 1_000
+from bench_contract2 import LONG, SHORT, Report, Side, _long_session, _tenant, measure
+from sessionstore import ListOptions, Message, RedisSessionStore
 
 #: An untimed call that puts a session back after a timed one (None: nothing to do).
 Reset = Callable[[], Awaitable[object]] | None
@@ -87,22 +84,13 @@ async def _other_namespaces(store: RedisSessionStore, url: str, sessions: int) -
         await client.aclose()
 
 
-async def _tenant(store: SessionStore) -> None:
-    tenant = store.namespace("tenant")
-    for start in range(0, TENANT, 250):
-        await asyncio.gather(
-            *(tenant.append(f"t{n}", [Message.user("hi")]) for n in range(start, start + 250))
-        )
-
-
 async def _long_vs_short(report: Report, url: str, repeats: int, long: int) -> None:
     messages = [Message.from_dict(d) for d in text_messages(1_000)]
     async with (
         RedisSessionStore(_database(url, 1)) as big,
         RedisSessionStore(_database(url, 2)) as small,
     ):
-        for start in range(0, long, 100):
-            await big.append("long", [messages[(start + n) % len(messages)] for n in range(100)])
+        await _long_session(big, messages, long)
         await big.save("saved", [messages[n % len(messages)] for n in range(long)])
         await small.save("short", messages[:SHORT])
         for built, sid in (("appended", "long"), ("saved at once", "saved")):
@@ -203,7 +191,8 @@ async def bench_redis(args: argparse.Namespace) -> Report:
                 await _flush(database)
     report.notes.append(
         f"The long session is built by {long // 100:,} appends of 100 ~200-character "
-        "messages (list elements), or by one save (one bulk string and its offsets); the "
+        "messages (list elements, folded into the bulk every 256), or by one save (one bulk "
+        "string and its offsets); the "
         "short one by one save. After each pop an untimed append (appended session) or "
         "save (saved session, so each timed pop or replace_tail cuts into the bulk) puts "
         "it back."

@@ -56,6 +56,8 @@ class Throughput:
 
 @dataclass(slots=True)
 class Report:
+    #: The side every ratio divides by.
+    ours: str = OURS
     rows: list[list[str]] = field(default_factory=list)
     medians: dict[tuple[str, int, str], float] = field(default_factory=dict)
     ratios: dict[tuple[str, int, str], float] = field(default_factory=dict)
@@ -64,7 +66,7 @@ class Report:
     skipped: dict[str, str] = field(default_factory=dict)
 
     def add(self, operation: str, n: int, results: dict[str, Stats]) -> None:
-        ours = results[OURS]
+        ours = results[self.ours]
         for name, stats in results.items():
             self.medians[(operation, n, name)] = stats.median
             self.ratios[(operation, n, name)] = paired_ratio(stats, ours)

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Install the servers the test suite runs against, from Debian packages, when missing.
+# Install what the test suite needs from Debian packages, when missing: the servers it runs
+# against, and chromium for the web viewer's browser tests (Playwright drives /usr/bin/chromium).
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
 
 if ((${#missing[@]} == 0)); then
     exit 0

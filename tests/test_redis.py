@@ -386,7 +386,14 @@ async def _append_concurrently(store: RedisSessionStore, session_ids: list[str])
 async def test_concurrent_callers_queue_for_a_small_pool_instead_of_failing(
     redis_server: RedisServer, prefix: str
 ) -> None:
-    async with RedisSessionStore(redis_server.url, key_prefix=prefix, max_connections=8) as store:
+    # Generous timeouts: the point is queueing, not speed, and a loaded CI machine is slow.
+    async with RedisSessionStore(
+        redis_server.url,
+        key_prefix=prefix,
+        max_connections=8,
+        pool_timeout=120,
+        connect_timeout=60,
+    ) as store:
         pool = (await store._connections.clients.get()).connection_pool
         assert isinstance(pool, redis.asyncio.BlockingConnectionPool)
         assert pool.max_connections == 8

@@ -3,15 +3,18 @@ bound to the loop that created them (redis-py, psycopg).
 
 A store used from several loops (``asyncio.run`` per call, a framework's
 ``run_sync`` thread, five threads at once) gets a pool on each loop on first
-use there. Pools of loops that have closed are dropped the next time a pool is
-made; ``close`` closes each remaining pool on its own loop.
+use there. Each pool is closed on its own loop when that loop shuts down
+(``asyncio.run`` returning): an async generator parked at its ``yield`` is
+finalized by the loop's ``shutdown_asyncgens`` while the loop still runs, and
+closes the pool there, so no socket or pool task is left on a dead loop.
+``close`` closes each remaining pool on its own loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
 __all__ = ["PerLoop"]
@@ -33,6 +36,7 @@ class PerLoop(Generic[_T]):
         self._make = make
         self._close = close
         self._items: dict[asyncio.AbstractEventLoop, _T] = {}
+        self._guards: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
         self._lock = threading.Lock()
 
     def current(self) -> _T | None:
@@ -51,11 +55,28 @@ class PerLoop(Generic[_T]):
             if existing is None:
                 for stale in [old for old in self._items if old.is_closed()]:
                     del self._items[stale]
+                    self._guards.pop(stale, None)
                 self._items[loop] = made
         if existing is not None:  # another task on this loop made one meanwhile
             await self._close(made)
             return existing
+        guard = self._close_at_loop_end(loop, made)
+        await anext(guard)
+        self._guards[loop] = guard
         return made
+
+    async def _close_at_loop_end(
+        self, loop: asyncio.AbstractEventLoop, item: _T
+    ) -> AsyncGenerator[None, None]:
+        """Parked at ``yield`` until the loop shuts down (or ``close``), then closes ``item``."""
+        try:
+            yield
+        finally:
+            with self._lock:
+                if self._items.get(loop) is item:
+                    del self._items[loop]
+                self._guards.pop(loop, None)
+            await self._close(item)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -64,13 +85,18 @@ class PerLoop(Generic[_T]):
         """Close every resource, each on its own loop (those of closed loops are dropped)."""
         with self._lock:
             items, self._items = self._items, {}
+            guards, self._guards = self._guards, {}
         here = asyncio.get_running_loop()
         for loop, item in items.items():
+            guard = guards.get(loop)
+            closing = guard.aclose() if guard is not None else self._close(item)
             if loop is here:
-                await self._close(item)
+                await closing
             elif loop.is_running() and not loop.is_closed():
-                future = asyncio.run_coroutine_threadsafe(self._close(item), loop)
+                future = asyncio.run_coroutine_threadsafe(closing, loop)
                 try:
                     await asyncio.wait_for(asyncio.wrap_future(future), _CLOSE_TIMEOUT)
                 except (TimeoutError, RuntimeError):
                     future.cancel()
+            else:
+                closing.close()  # its loop is gone: nothing can run there any more

@@ -38,6 +38,43 @@ _SCHEMES = ("postgresql", "postgres")
 _QUERY_OPTIONS = ("schema", "table_prefix", *CONNECTION_OPTIONS)
 
 
+#: The name after the prefix of every object a store creates in its schema (tables, indexes,
+#: sequences, functions, and the names PostgreSQL derives from them). ``tests/test_postgres.py``
+#: checks this against what a store really creates.
+OBJECT_SUFFIXES = (
+    "sessions", "segments", "migrations", "seq", "sessions_seq", "sessions_ns_seq",
+    "sessions_pkey", "key_seq", "sessions_key", "segments_pkey", "segments_v3",
+    "migrations_pkey", "segments_v3_pkey", "segments_v3_key_fkey",
+    "write", "restore", "row", "put", "cut", "finish", "pop", "tail", "fork",
+)  # fmt: skip
+
+
+def _colliding_endings(suffixes: tuple[str, ...]) -> tuple[str, ...]:
+    """Prefix endings ``t`` for which ``p + t + y == p + x`` for two object names ``x``, ``y``.
+
+    A prefix ending so would name one of its objects like another prefix's object
+    in the same schema (``app_`` + ``sessions_seq`` is ``app_sessions_`` + ``seq``).
+    """
+    return tuple(
+        sorted({x[: -len(y)] for x in suffixes for y in suffixes if x != y and x.endswith(y)})
+    )
+
+
+_COLLIDING_ENDINGS = _colliding_endings(OBJECT_SUFFIXES)
+
+
+def _validate_prefix(value: object) -> str:
+    prefix = _validate_identifier("table_prefix", value, _MAX_PREFIX_LENGTH)
+    for ending in _COLLIDING_ENDINGS:
+        if prefix.endswith(ending):
+            raise InvalidArgumentError(
+                f"table_prefix {prefix!r} ends with {ending!r}: its objects' names would be those "
+                f"of the prefix {prefix[: -len(ending)]!r}'s objects in the same schema "
+                f"(e.g. {prefix + 'seq'!r}); choose another prefix"
+            )
+    return prefix
+
+
 def _validate_identifier(kind: str, value: object, max_length: int) -> str:
     if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
         raise InvalidArgumentError(f"{kind} must match [A-Za-z_][A-Za-z0-9_]*, got {value!r}")
@@ -113,7 +150,7 @@ class PostgresSessionStore(PostgresOperations, SessionStore):
         schema = query.get("schema", schema)
         table_prefix = query.get("table_prefix", table_prefix)
         self._schema = _validate_identifier("schema", schema, _MAX_SCHEMA_LENGTH)
-        self._prefix = _validate_identifier("table_prefix", table_prefix, _MAX_PREFIX_LENGTH)
+        self._prefix = _validate_prefix(table_prefix)
         options = ConnectionOptions.checked(max_connections, pool_timeout, connect_timeout, query)
         if not is_count(min_connections) or min_connections > options.max_connections:
             raise InvalidArgumentError(

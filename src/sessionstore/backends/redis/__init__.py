@@ -7,12 +7,19 @@ How it works, and why:
   trip that happens whole or not at all, whoever crashes: a client that dies
   mid-call leaves the old state. The scripts never read the clock (``TIME``):
   timestamps come from the writer as arguments, as on every other backend.
-- A transcript is a list: a header element, then one JSON message per
-  element. A slice is one ``LRANGE`` of the messages it returns (the tail 20 of
-  a 100,000-message session costs what a 20-message session does), an append
-  one ``RPUSH``, a pop one ``RPOP count``, ``replace_tail`` an ``LTRIM`` and an
-  ``RPUSH``, a fork a ``COPY`` inside Redis: each inside the script that also
-  updates the record and the listing.
+- A transcript is two parts. What the last save wrote is one *bulk* string
+  (its JSON array) beside the end offset of each message in it; what was
+  written since is a list (a header element, then one JSON message per
+  element), which an append folds into the bulk once it holds more than
+  ``fold_at`` (256) messages. A whole load is one MULTI of ``GET`` and
+  ``LRANGE``; a slice reads the offsets it needs and cuts the bulk with
+  ``GETRANGE``, so the tail 20 of a 100,000-message session costs what a
+  20-message session does; an append is one ``RPUSH``; pop (``RPOP`` count),
+  replace_tail (``LTRIM`` + ``RPUSH``) and fork (``COPY``, inside Redis) run
+  inside the script that also updates the record and the listing, and shorten
+  the bulk by closing its array early and blanking the rest (cost: the bytes
+  dropped). A save's array never passes through Lua: it is SET under staging
+  keys in the same MULTI as the script, which renames them into place.
 - Attributes are fields of the session's metadata hash (the key as a JSON
   string, the value as JSON), merged inside the write script, which checks the
   size limit before writing anything.
@@ -26,8 +33,12 @@ How it works, and why:
   whatever other namespaces hold:
 
   - ``B m:HEX``: hash of ``message_count``, ``created_us``, ``updated_us``,
-    ``version`` and the attributes
-  - ``B s:HEX``: the transcript list
+    ``version``, ``bulk`` (the bulk's messages still in the transcript) and
+    the attributes
+  - ``B s:HEX``: the transcript list (header, then the messages after the bulk)
+  - ``B b:HEX``, ``B e:HEX``: the bulk's JSON array and its messages' end
+    offsets (little-endian uint32); ``B t:HEX``, ``B u:HEX`` stage a save's
+    (they live only inside one MULTI, with an expiry as a backstop)
   - ``B order``: sorted set, member = session id, score = write sequence
   - ``B updated``: sorted set, member = session id, score = ``updated_us``
   - ``B seq``: the namespace's write-sequence counter (``INCR``)
@@ -63,7 +74,7 @@ How it works, and why:
 Modules: ``store`` (the store class and its per-session hooks), ``queries``
 (its listing hooks), ``pool`` (the per-loop clients, scripts by SHA and error
 translation), ``codec`` (keys and the values scripts take and return),
-``scripts`` and ``listing`` (the Lua scripts).
+``lua``, ``scripts`` and ``listing`` (the Lua scripts).
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ from sessionstore._records import SessionId, SessionRecord, record_from_stored
 __all__ = [
     "INDEX_LIMIT",
     "clamp",
-    "list_range",
     "RECORD_FIELDS",
     "NamespaceKeys",
     "attribute_args",
@@ -41,7 +40,7 @@ __all__ = [
 #: The metadata hash's record fields, in ``record_from_stored`` order.
 RECORD_FIELDS = (b"message_count", b"created_us", b"updated_us", b"version")
 
-#: Slice bounds beyond this are clamped (a list index +- 1 must stay within 64 bits).
+#: Slice bounds beyond this are clamped (a script adds a length or 1 to them).
 INDEX_LIMIT = 2**62
 
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
@@ -172,13 +171,3 @@ def record_from_hash(session_id: SessionId, fields: Mapping[bytes, bytes]) -> Se
 def clamp(index: int) -> int:
     """``index`` within +-``INDEX_LIMIT``."""
     return max(-INDEX_LIMIT, min(INDEX_LIMIT, index))
-
-
-def list_range(start: int, stop: int | None) -> tuple[int, int]:
-    """The LRANGE bounds of the messages ``[start:stop]`` in a list led by the header."""
-    start, stop = clamp(start), None if stop is None else clamp(stop)
-    # From the front, the range starts at the header: it marks that the session exists.
-    lo = start + 1 if start > 0 else start
-    if stop is None:
-        return lo, -1
-    return lo, stop if stop >= 0 else stop - 1

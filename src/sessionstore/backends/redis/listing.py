@@ -15,7 +15,7 @@ from typing import Any
 
 from sessionstore._attributes import decode_attributes
 from sessionstore._records import SessionId, SessionRecord, record_from_stored
-from sessionstore.backends.redis.scripts import HELPERS
+from sessionstore.backends.redis.lua import HELPERS
 
 __all__ = [
     "CLEAR",

@@ -136,6 +136,7 @@ class RedisConnections:
         self.options = options
         self._url = url
         self._new_client = make
+        # PerLoop closes each loop's client when that loop shuts down.
         self.clients: PerLoop[Redis] = PerLoop(self._make, _close_client)
 
     async def _make(self) -> Redis:

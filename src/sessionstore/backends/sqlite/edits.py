@@ -35,6 +35,7 @@ from sessionstore.backends.sqlite.sealing import (
 from sessionstore.backends.sqlite.segments import (
     Run,
     SegmentRow,
+    check_fits,
     join,
     place,
     split_raw,
@@ -102,6 +103,7 @@ def replace_tail(
     codec: PayloadCodec = PLAIN,
 ) -> SessionRecord:
     """Replace messages ``[start:]`` with ``messages``; SessionNotFoundError if unknown."""
+    check_fits(conn, session_id, messages)
     state = write_state(conn, transaction, namespace, session_id, expected, codec)
     if state is None:
         raise SessionNotFoundError(session_id, "replace_tail")

@@ -28,7 +28,7 @@ from sessionstore._records import (
 from sessionstore._rest import PayloadCodec
 from sessionstore.backends.sqlite import schema as sql
 from sessionstore.backends.sqlite.sealing import PLAIN, Sealer, open_attributes
-from sessionstore.backends.sqlite.segments import Run, layout, place, write_rows
+from sessionstore.backends.sqlite.segments import Run, check_fits, layout, place, write_rows
 from sessionstore.backends.sqlite.transaction import Transaction, WriteState
 
 __all__ = [
@@ -153,6 +153,7 @@ def save_messages(
     Every segment and the attributes are sealed anew (a plaintext session
     written before encryption is encrypted here).
     """
+    check_fits(conn, session_id, messages)
     state = write_state(conn, transaction, namespace, session_id, expected, codec)
     sealer = Sealer(codec, namespace, session_id)
     current = NO_ATTRIBUTES if state is None else state.attributes
@@ -200,6 +201,7 @@ def append_messages(
     only a merge reads and writes at once. With a sealing codec each segment is
     sealed at its place, and a merge unseals the small run and seals it again.
     """
+    check_fits(conn, session_id, messages)
     state = write_state(conn, transaction, namespace, session_id, expected, codec)
     now = transaction.now_us
     sealer = Sealer(codec, namespace, session_id)
