@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +14,13 @@ import pytest
 from plugins._urls import StoreUrls
 from plugins.postgres import SEALED_ENCRYPTION
 from plugins.redis import RedisServer, redis_factory
-from sessionstore import InMemorySessionStore, SessionStore, open_store
+from sessionstore import (
+    Encryption,
+    InMemorySessionStore,
+    SessionStore,
+    SQLiteSessionStore,
+    open_store,
+)
 from sessionstore.testing import ConformanceSuite, StoreFactory, StorePairFactory
 
 
@@ -85,3 +94,37 @@ class TestRedisSealedConformance(ConformanceSuite):
     @pytest.fixture
     def store_factory(self, redis_server: RedisServer) -> StoreFactory:
         return redis_factory(redis_server, sealed=True)
+
+
+#: One key for the sealed factories: every store of a test shares it, as the stores of a
+#: deployment would.
+_SEALED_KEYS = Encryption({"conformance": os.urandom(32)})
+
+
+class TestConformanceSQLiteSealed(ConformanceSuite):
+    """SQLite with encryption and zstd on: every contract operation through the codec."""
+
+    @pytest.fixture
+    def store_factory(self, tmp_path: Path) -> StoreFactory:
+        numbers = itertools.count()
+
+        @asynccontextmanager
+        async def factory() -> AsyncIterator[SQLiteSessionStore]:
+            path = tmp_path / f"sealed-{next(numbers)}.db"
+            async with SQLiteSessionStore(
+                path, encryption=_SEALED_KEYS, compression="zstd"
+            ) as store:
+                yield store
+
+        return factory
+
+    @pytest.fixture
+    def store_pair_factory(self, sqlite_urls: StoreUrls) -> StorePairFactory:
+        @asynccontextmanager
+        async def pair() -> AsyncIterator[tuple[SessionStore, SessionStore]]:
+            url = sqlite_urls.new()
+            options: dict[str, Any] = {"encryption": _SEALED_KEYS, "compression": "zstd"}
+            async with open_store(url, **options) as first, open_store(url, **options) as second:
+                yield first, second
+
+        return pair

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from sessionstore.cli.commands import editing, maintenance, serve, sessions, transfer
+from sessionstore.cli.commands import editing, maintenance, rekey, serve, sessions, transfer
 
 __all__ = ["app"]
 
@@ -36,4 +36,5 @@ app.command("import")(transfer.import_command)
 app.command("copy")(transfer.copy_command)
 app.command("doctor")(maintenance.doctor_command)
 app.command("prune")(maintenance.prune_command)
+app.command("rekey")(rekey.rekey_command)
 app.command("serve")(serve.serve_command)

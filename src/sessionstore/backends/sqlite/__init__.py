@@ -55,6 +55,24 @@ Segments (``segments``, ``operations``, ``edits``)
     source's segment rows with ``INSERT ... SELECT``; only a segment that
     ``stop`` falls inside passes through Python, to be cut.
 
+Data at rest (``sealing``)
+    With ``encryption`` or ``compression`` the store's ``PayloadCodec`` seals
+    each segment at its place (namespace, session id, ``"m"``, its first
+    message index) and the attributes at theirs (``"a"``); ids, namespaces,
+    counts, timestamps, versions and segment bounds stay plain for the
+    indexes. Sealed bytes cannot be joined, so the byte-level merges above
+    run in Python on unsealed segments: each small append is its own sealed
+    segment, and the merge of a full small run unseals at most
+    ``MAX_SMALL_RUN`` segments and seals the result in the same write
+    transaction, so an append stays O(1) amortised and segment counts stay
+    as bounded as without a codec. ``pop``, ``replace_tail`` and slices
+    unseal only the segments they cut or read; ``fork`` copies through
+    Python when sealing (ciphertext is bound to the session id), inside
+    SQLite otherwise. Every read unseals, plain JSON passing through (one
+    byte test), so a store without keys or compression reads compressed
+    data and names the key of encrypted data. With the identity codec the
+    writes are exactly what they were.
+
 Threads (``threads``, ``writer``)
     SQLite calls block, so the event loop never runs them. The store owns two
     threads, each with its own connection and queue: it queues a function of
@@ -138,8 +156,8 @@ Modules: ``store`` (the store class), ``connection``, ``schema`` (SQL and
 migrations), ``threads`` (the thread base and the reader), ``writer`` (group
 commit), ``transaction`` (what one write transaction shares), ``reads`` (the
 reader's work), ``operations`` (writes of whole sessions), ``edits`` (pop,
-replace_tail, fork, update_attributes) and ``segments`` (laying out, slicing,
-cutting and merging segments).
+replace_tail, fork, update_attributes), ``segments`` (laying out, slicing,
+cutting and merging segments) and ``sealing`` (the codec bound to a session).
 """
 
 from __future__ import annotations

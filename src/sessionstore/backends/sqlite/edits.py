@@ -15,17 +15,26 @@ from typing import Any
 from sessionstore._errors import SessionNotFoundError
 from sessionstore._messages import EncodedMessages, Message, decode_segments
 from sessionstore._records import SessionId, SessionRecord, record_from_stored, resolve_index
+from sessionstore._rest import PayloadCodec
 from sessionstore.backends.sqlite import schema as sql
 from sessionstore.backends.sqlite.operations import (
-    encoded_attributes,
     forget,
     merged,
     remember,
     stamp,
     write_state,
 )
+from sessionstore.backends.sqlite.sealing import (
+    FIRST_SEGMENT,
+    PLAIN,
+    Sealer,
+    opened_rows,
+    refuse_encrypted,
+    sealed_rows,
+)
 from sessionstore.backends.sqlite.segments import (
     Run,
+    SegmentRow,
     check_fits,
     join,
     place,
@@ -67,16 +76,17 @@ def pop_messages(
     expected: int | None,
     conn: Connection,
     transaction: Transaction,
+    codec: PayloadCodec = PLAIN,
 ) -> list[Message]:
     """Remove and return the last ``count`` messages; nothing written for an empty session."""
-    state = write_state(conn, transaction, namespace, session_id, expected)
+    state = write_state(conn, transaction, namespace, session_id, expected, codec)
     if state is None or state.message_count == 0:
         return []
     length = state.message_count
     at = max(0, length - count)
     forget(conn, transaction, namespace, session_id)
     run = Run(state.tail_start, state.small_run)
-    cut = truncate(conn, session_id, state.key, length, run, at)
+    cut = truncate(conn, Sealer(codec, namespace, session_id), state.key, length, run, at)
     popped = decode_segments(session_id, cut.removed)  # CorruptSessionError undoes the cut
     _rewritten(conn, transaction, namespace, session_id, state, at, cut.run)
     return popped
@@ -90,31 +100,60 @@ def replace_tail(
     expected: int | None,
     conn: Connection,
     transaction: Transaction,
+    codec: PayloadCodec = PLAIN,
 ) -> SessionRecord:
     """Replace messages ``[start:]`` with ``messages``; SessionNotFoundError if unknown."""
     check_fits(conn, session_id, messages)
-    state = write_state(conn, transaction, namespace, session_id, expected)
+    state = write_state(conn, transaction, namespace, session_id, expected, codec)
     if state is None:
         raise SessionNotFoundError(session_id, "replace_tail")
     length = state.message_count
     at = resolve_index(start, length)
     forget(conn, transaction, namespace, session_id)
     run = Run(state.tail_start, state.small_run)
-    run = truncate(conn, session_id, state.key, length, run, at).run
-    run = place(conn, transaction, state.key, at, run, messages.payload, messages.count)
+    sealer = Sealer(codec, namespace, session_id)
+    run = truncate(conn, sealer, state.key, length, run, at).run
+    run = place(conn, transaction, state.key, at, run, messages.payload, messages.count, sealer)
     return _rewritten(conn, transaction, namespace, session_id, state, at + messages.count, run)
 
 
 def _copy_segments(
-    conn: Connection, session_id: SessionId, source_key: int, target_key: int, stop: int
+    conn: Connection, source: Sealer, target: Sealer, keys: tuple[int, int], stop: int
 ) -> None:
-    """Copy the first ``stop`` messages' segments inside SQLite; cut the one straddling ``stop``."""
+    """Copy the first ``stop`` messages' segments; cut the one straddling ``stop``.
+
+    A plain store copies inside SQLite (only the cut segment passes through
+    Python), and refuses a source whose first or cut segment is encrypted: a
+    copy of ciphertext bound to the source would never decrypt. A sealing
+    store copies through Python (``_copy_sealed``).
+    """
+    source_key, target_key = keys
+    if not target.identity:
+        _copy_sealed(conn, source, target, keys, stop)
+        return
     conn.execute(sql.COPY_SEGMENTS, (source_key, target_key, stop))
     row = conn.execute(sql.LAST_SEGMENT_BEFORE, (source_key, stop)).fetchone()
+    refuse_encrypted(source, [row, conn.execute(FIRST_SEGMENT, (source_key,)).fetchone()])
     if row is not None and row[0] + row[1] > stop:
         first, _, payload = row
-        prefix = join(split_raw(session_id, payload)[: stop - first])
+        prefix = join(split_raw(source.session_id, source.unseal(first, payload))[: stop - first])
         conn.execute(sql.APPEND_SEGMENT, (target_key, first, stop - first, prefix))
+
+
+def _copy_sealed(
+    conn: Connection, source: Sealer, target: Sealer, keys: tuple[int, int], stop: int
+) -> None:
+    """Copy through Python: unsealed at the source's places, sealed at the target's."""
+    source_key, target_key = keys
+    stored = conn.execute(sql.SELECT_SLICE, (source_key, 0, stop)).fetchall()
+    rows: list[SegmentRow] = []
+    for first, count, payload in opened_rows(source, stored):
+        if first + count > stop:  # the segment straddling ``stop``: keep its head
+            kept = join(split_raw(source.session_id, payload)[: stop - first])
+            rows.append((first, stop - first, kept))
+        else:
+            rows.append((first, count, payload))
+    conn.executemany(sql.APPEND_SEGMENT, [(target_key, *row) for row in sealed_rows(target, rows)])
 
 
 def fork_session(
@@ -125,15 +164,17 @@ def fork_session(
     expected: int | None,
     conn: Connection,
     transaction: Transaction,
+    codec: PayloadCodec = PLAIN,
 ) -> SessionRecord:
     """Copy ``source[:stop]`` and its attributes over ``target``, as a save of the target."""
-    source = write_state(conn, transaction, namespace, source_id, None)
+    source = write_state(conn, transaction, namespace, source_id, None, codec)
     if source is None:
         raise SessionNotFoundError(source_id, "fork")
     if source_id == target_id:  # a save of itself, cut at ``stop``
         at = source.message_count if stop is None else resolve_index(stop, source.message_count)
-        return replace_tail(namespace, source_id, at, _NOTHING, expected, conn, transaction)
-    target = write_state(conn, transaction, namespace, target_id, expected)
+        return replace_tail(namespace, source_id, at, _NOTHING, expected, conn, transaction, codec)
+    target = write_state(conn, transaction, namespace, target_id, expected, codec)
+    sealers = Sealer(codec, namespace, source_id), Sealer(codec, namespace, target_id)
     length = source.message_count if stop is None else resolve_index(stop, source.message_count)
     attributes = source.attributes
     transaction.flush(conn)  # the source's segments may still be deferred
@@ -151,7 +192,7 @@ def fork_session(
                 seq,
                 length,
                 0,
-                encoded_attributes(attributes),
+                sealers[1].seal_attributes(attributes),
             ),
         ).lastrowid
         assert key is not None  # set by every INSERT
@@ -160,8 +201,8 @@ def fork_session(
         forget(conn, transaction, namespace, target_id)
         conn.execute(sql.DELETE_SEGMENTS, (key,))
         conn.execute(sql.UPDATE_AFTER_SAVE, (length, created_us, now, seq, length, 0, key))
-        conn.execute(sql.UPDATE_ATTRIBUTES, (encoded_attributes(attributes), key))
-    _copy_segments(conn, source_id, source.key, key, length)
+        conn.execute(sql.UPDATE_ATTRIBUTES, (sealers[1].seal_attributes(attributes), key))
+    _copy_segments(conn, *sealers, (source.key, key), length)
     state = WriteState(key, version, created_us, length, length, 0, attributes)
     remember(transaction, namespace, target_id, state)
     created = stamp(created_us, transaction)
@@ -175,15 +216,17 @@ def update_attributes(
     expected: int | None,
     conn: Connection,
     transaction: Transaction,
+    codec: PayloadCodec = PLAIN,
 ) -> SessionRecord:
     """Merge ``changes``; version + 1, ``updated_us`` and ``seq`` unchanged."""
-    state = write_state(conn, transaction, namespace, session_id, expected)
+    state = write_state(conn, transaction, namespace, session_id, expected, codec)
     if state is None:
         raise SessionNotFoundError(session_id, "update_attributes")
     attributes = merged(state.attributes, changes)
     forget(conn, transaction, namespace, session_id)  # a deferred append sets the version
     version = state.version + 1
-    conn.execute(sql.SET_ATTRIBUTES_BUMP, (encoded_attributes(attributes), version, state.key))
+    sealed = Sealer(codec, namespace, session_id).seal_attributes(attributes)
+    conn.execute(sql.SET_ATTRIBUTES_BUMP, (sealed, version, state.key))
     row = conn.execute(sql.SELECT_RECORD_BY_KEY, (state.key,)).fetchone()
     new = WriteState(
         state.key, version, state.created_us, state.message_count,

@@ -15,7 +15,7 @@ from sqlite3 import Connection
 from types import MappingProxyType
 from typing import Any
 
-from sessionstore._attributes import decode_attributes, encode_attributes, merge_attributes
+from sessionstore._attributes import encode_attributes, merge_attributes
 from sessionstore._errors import ConflictError
 from sessionstore._messages import EncodedMessages
 from sessionstore._records import (
@@ -25,7 +25,9 @@ from sessionstore._records import (
     datetime_from_micros,
     micros_from_datetime,
 )
+from sessionstore._rest import PayloadCodec
 from sessionstore.backends.sqlite import schema as sql
+from sessionstore.backends.sqlite.sealing import PLAIN, Sealer, open_attributes
 from sessionstore.backends.sqlite.segments import Run, check_fits, layout, place, write_rows
 from sessionstore.backends.sqlite.transaction import Transaction, WriteState
 
@@ -43,6 +45,8 @@ __all__ = [
     "write_state",
 ]
 
+_SELECT_KEY = "SELECT key FROM sessions WHERE namespace = ? AND id = ?"
+
 
 def write_state(
     conn: Connection,
@@ -50,6 +54,7 @@ def write_state(
     namespace: str,
     session_id: SessionId,
     expected: int | None,
+    codec: PayloadCodec = PLAIN,
 ) -> WriteState | None:
     """The session's write state (None if it does not exist), its version checked.
 
@@ -62,7 +67,7 @@ def write_state(
         row = conn.execute(sql.SELECT_WRITE_STATE, (namespace, session_id)).fetchone()
         if row is not None:
             key, version, created_us, count, tail_start, small_run, raw = row
-            attributes = decode_attributes(session_id, raw)
+            attributes = open_attributes(codec, namespace, session_id, raw)
             state = WriteState(key, version, created_us, count, tail_start, small_run, attributes)
     actual = 0 if state is None else state.version
     if expected is not None and expected != actual:
@@ -109,17 +114,18 @@ def _create(
     messages: EncodedMessages,
     stamps: tuple[int, int],
     attributes: Mapping[str, Any],
+    sealer: Sealer,
 ) -> SessionRecord:
     created_us, now = stamps
     rows, run = layout(messages.payload, messages.count, 0)
     cursor = conn.execute(
         sql.INSERT_SESSION,
         (namespace, session_id, messages.count, created_us, now, transaction.next_seq(), *run,
-         encoded_attributes(attributes)),
+         sealer.seal_attributes(attributes)),
     )  # fmt: skip
     key = cursor.lastrowid
     assert key is not None  # set by every INSERT
-    write_rows(conn, transaction, key, rows)
+    write_rows(conn, transaction, key, rows, sealer)
     state = WriteState(key, 1, created_us, messages.count, *run, attributes)
     remember(transaction, namespace, session_id, state)
     created = stamp(created_us, transaction)
@@ -138,33 +144,39 @@ def save_messages(
     *,
     stamps: tuple[int, int] | None = None,
     exact: Mapping[str, Any] | None = None,
+    codec: PayloadCodec = PLAIN,
 ) -> SessionRecord:
     """Replace the transcript, creating the session if it does not exist.
 
     ``stamps`` = (created_us, updated_us) to write instead of the clock, and
     ``exact`` the attributes to end up with instead of a merge (restore).
+    Every segment and the attributes are sealed anew (a plaintext session
+    written before encryption is encrypted here).
     """
     check_fits(conn, session_id, messages)
-    state = write_state(conn, transaction, namespace, session_id, expected)
+    state = write_state(conn, transaction, namespace, session_id, expected, codec)
+    sealer = Sealer(codec, namespace, session_id)
     current = NO_ATTRIBUTES if state is None else state.attributes
     attributes = merged(current, changes) if exact is None else exact
     if stamps is None:
         now = transaction.now_us
         stamps = (now if state is None else state.created_us, now)
     if state is None:
-        return _create(conn, transaction, namespace, session_id, messages, stamps, attributes)
+        return _create(
+            conn, transaction, namespace, session_id, messages, stamps, attributes, sealer
+        )
     forget(conn, transaction, namespace, session_id)
     key = state.key
     conn.execute(sql.DELETE_SEGMENTS, (key,))
     rows, run = layout(messages.payload, messages.count, 0)
-    write_rows(conn, transaction, key, rows)
+    write_rows(conn, transaction, key, rows, sealer)
     created_us, now = stamps
     conn.execute(
         sql.UPDATE_AFTER_SAVE,
         (messages.count, created_us, now, transaction.next_seq(), *run, key),
     )
-    if attributes is not current:
-        conn.execute(sql.UPDATE_ATTRIBUTES, (encoded_attributes(attributes), key))
+    if attributes is not current or not codec.identity:  # sealed anew under the primary key
+        conn.execute(sql.UPDATE_ATTRIBUTES, (sealer.seal_attributes(attributes), key))
     version = state.version + 1
     new = WriteState(key, version, created_us, messages.count, *run, attributes)
     remember(transaction, namespace, session_id, new)
@@ -180,25 +192,31 @@ def append_messages(
     changes: Mapping[str, Any] | None,
     conn: Connection,
     transaction: Transaction,
+    codec: PayloadCodec = PLAIN,
 ) -> SessionRecord:
     """Append, creating the session if it does not exist; merge a full run of small segments.
 
     The new state is computed from the write state (cached by the writer, so
     usually no read) and both writes are deferred to the batch's executemany;
-    only a merge reads and writes at once.
+    only a merge reads and writes at once. With a sealing codec each segment is
+    sealed at its place, and a merge unseals the small run and seals it again.
     """
     check_fits(conn, session_id, messages)
-    state = write_state(conn, transaction, namespace, session_id, expected)
+    state = write_state(conn, transaction, namespace, session_id, expected, codec)
     now = transaction.now_us
+    sealer = Sealer(codec, namespace, session_id)
     if state is None:
         attributes = merged(NO_ATTRIBUTES, changes)
-        return _create(conn, transaction, namespace, session_id, messages, (now, now), attributes)
+        stamps = (now, now)
+        return _create(
+            conn, transaction, namespace, session_id, messages, stamps, attributes, sealer
+        )
     attributes = merged(state.attributes, changes)
     key, length = state.key, state.message_count
     if attributes is not state.attributes:  # the column no deferred write touches
-        conn.execute(sql.UPDATE_ATTRIBUTES, (encoded_attributes(attributes), key))
+        conn.execute(sql.UPDATE_ATTRIBUTES, (sealer.seal_attributes(attributes), key))
     run = Run(state.tail_start, state.small_run)
-    run = place(conn, transaction, key, length, run, messages.payload, messages.count)
+    run = place(conn, transaction, key, length, run, messages.payload, messages.count, sealer)
     version = state.version + 1
     count = length + messages.count
     transaction.write(
@@ -215,11 +233,12 @@ def append_messages(
 def delete_session(
     namespace: str, session_id: SessionId, conn: Connection, transaction: Transaction
 ) -> None:
-    state = write_state(conn, transaction, namespace, session_id, None)
-    if state is not None:
-        forget(conn, transaction, namespace, session_id)
-        conn.execute(sql.DELETE_SEGMENTS, (state.key,))
-        conn.execute(sql.DELETE_SESSION, (state.key,))
+    """Delete the session; its attributes are not decoded (a store without its key deletes it)."""
+    forget(conn, transaction, namespace, session_id)
+    row = conn.execute(_SELECT_KEY, (namespace, session_id)).fetchone()
+    if row is not None:
+        conn.execute(sql.DELETE_SEGMENTS, row)
+        conn.execute(sql.DELETE_SESSION, row)
 
 
 def _forget_all(conn: Connection, transaction: Transaction) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from sqlite3 import Connection
 from typing import Any
 
-from sessionstore._attributes import decode_attributes
 from sessionstore._messages import Message, decode_segments
 from sessionstore._records import (
     ListOptions,
@@ -20,7 +19,16 @@ from sessionstore._records import (
     record_from_stored,
     resolve_slice,
 )
+from sessionstore._rest import PayloadCodec
 from sessionstore.backends.sqlite import schema as sql
+from sessionstore.backends.sqlite.sealing import (
+    LOAD_SEGMENTS_PLACED,
+    PLAIN,
+    Sealer,
+    is_sealed,
+    open_attributes,
+    opened_rows,
+)
 from sessionstore.backends.sqlite.segments import SegmentRow, slice_messages
 
 __all__ = [
@@ -34,26 +42,55 @@ __all__ = [
 ]
 
 
-def _record(row: tuple[Any, ...], session_id: str | None = None) -> SessionRecord:
+def _record(
+    codec: PayloadCodec, namespace: str, row: tuple[Any, ...], session_id: str | None = None
+) -> SessionRecord:
     """The record of a row ``(id, message_count, created_us, updated_us, version, attributes)``."""
     sid = row[0] if session_id is None else session_id
-    return record_from_stored(sid, row[1:5], decode_attributes(sid, row[5]))
+    return record_from_stored(sid, row[1:5], open_attributes(codec, namespace, sid, row[5]))
 
 
 def load_messages(
-    namespace: str, session_id: SessionId, start: int, stop: int | None, conn: Connection
+    namespace: str,
+    session_id: SessionId,
+    start: int,
+    stop: int | None,
+    conn: Connection,
+    codec: PayloadCodec = PLAIN,
 ) -> list[Message] | None:
     if start == 0 and stop is None:  # the whole transcript: one statement
+        if not codec.identity:
+            return _load_sealed(namespace, session_id, conn, codec)
         rows = conn.execute(sql.LOAD_SEGMENTS, (namespace, session_id)).fetchall()
         if not rows:
             return None
-        return decode_segments(session_id, [payload for _, payload in rows if payload is not None])
-    snap = read_snapshot(namespace, session_id, start, stop, conn)
+        payloads = [payload for _, payload in rows if payload is not None]
+        if any(is_sealed(payload) for payload in payloads):  # compressed: a plain store reads it
+            return _load_sealed(namespace, session_id, conn, codec)
+        return decode_segments(session_id, payloads)
+    snap = read_snapshot(namespace, session_id, start, stop, conn, codec)
     return None if snap is None else snap.messages
 
 
+def _load_sealed(
+    namespace: str, session_id: SessionId, conn: Connection, codec: PayloadCodec
+) -> list[Message] | None:
+    """The whole transcript, each segment unsealed at its place."""
+    rows = conn.execute(LOAD_SEGMENTS_PLACED, (namespace, session_id)).fetchall()
+    if not rows:
+        return None
+    sealer = Sealer(codec, namespace, session_id)
+    parts = [sealer.unseal(first, payload) for _, first, payload in rows if payload is not None]
+    return decode_segments(session_id, parts)
+
+
 def read_snapshot(
-    namespace: str, session_id: SessionId, start: int, stop: int | None, conn: Connection
+    namespace: str,
+    session_id: SessionId,
+    start: int,
+    stop: int | None,
+    conn: Connection,
+    codec: PayloadCodec = PLAIN,
 ) -> Snapshot | None:
     """The record and the slice ``[start:stop]``, read in one transaction."""
     rows: list[SegmentRow] = []
@@ -68,26 +105,32 @@ def read_snapshot(
             rows = conn.execute(sql.SELECT_SLICE, (key, lo, hi)).fetchall()
     finally:
         conn.execute("COMMIT")
-    record = _record(row[1:], session_id)
+    record = _record(codec, namespace, row[1:], session_id)
+    rows = opened_rows(Sealer(codec, namespace, session_id), rows)
     return Snapshot(record, slice_messages(session_id, rows, lo, hi))
 
 
-def get_record(namespace: str, session_id: SessionId, conn: Connection) -> SessionRecord | None:
+def get_record(
+    namespace: str, session_id: SessionId, conn: Connection, codec: PayloadCodec = PLAIN
+) -> SessionRecord | None:
     row = conn.execute(sql.SELECT_RECORD, (namespace, session_id)).fetchone()
-    return None if row is None else _record(row[1:], session_id)
+    return None if row is None else _record(codec, namespace, row[1:], session_id)
 
 
-def list_records(namespace: str, options: ListOptions, conn: Connection) -> list[SessionRecord]:
+def list_records(
+    namespace: str, options: ListOptions, conn: Connection, codec: PayloadCodec = PLAIN
+) -> list[SessionRecord]:
     query = sql.LIST_DESCENDING if options.newest_first else sql.LIST_ASCENDING
     limit = -1 if options.limit is None else options.limit
-    return [_record(row) for row in conn.execute(query, (namespace, limit, options.offset))]
+    rows = conn.execute(query, (namespace, limit, options.offset))
+    return [_record(codec, namespace, row) for row in rows]
 
 
 def scan_records(
-    namespace: str, after: int, limit: int, conn: Connection
+    namespace: str, after: int, limit: int, conn: Connection, codec: PayloadCodec = PLAIN
 ) -> list[tuple[int, SessionRecord]]:
     rows = conn.execute(sql.SCAN_AFTER, (namespace, after, limit))
-    return [(row[0], _record(row[1:])) for row in rows]
+    return [(row[0], _record(codec, namespace, row[1:])) for row in rows]
 
 
 def count_sessions(namespace: str, conn: Connection) -> int:

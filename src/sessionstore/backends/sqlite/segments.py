@@ -23,6 +23,7 @@ import msgspec
 from sessionstore._errors import CorruptSessionError, InvalidMessageError
 from sessionstore._messages import EncodedMessages, Message, decode_segments
 from sessionstore.backends.sqlite import schema as sql
+from sessionstore.backends.sqlite.sealing import Sealer, opened_rows, sealed_rows
 from sessionstore.backends.sqlite.transaction import Transaction
 
 __all__ = [
@@ -175,9 +176,15 @@ def layout(payload: bytes, count: int, length: int) -> tuple[list[SegmentRow], R
 
 
 def write_rows(
-    conn: Connection, transaction: Transaction, key: int, rows: list[SegmentRow]
+    conn: Connection,
+    transaction: Transaction,
+    key: int,
+    rows: list[SegmentRow],
+    sealer: Sealer | None = None,
 ) -> None:
-    """Insert ``rows`` as segments of session ``key`` (deferred while the cache is on)."""
+    """Insert ``rows`` as segments of session ``key`` (deferred while the cache is on), sealed."""
+    if sealer is not None:
+        rows = sealed_rows(sealer, rows)
     for row in rows:
         transaction.write(conn, sql.APPEND_SEGMENT, (key, *row))
 
@@ -190,30 +197,35 @@ def place(
     run: Run,
     payload: bytes,
     count: int,
+    sealer: Sealer,
 ) -> Run:
     """Add ``count`` messages after the ``length`` stored; return the new run.
 
     A large payload is laid out on its own (``layout``), closing the run. A
     small one joins the run; when the run is full, it is merged with it into
     one segment (byte level, at most ``MAX_SMALL_RUN`` segments read). Rows go
-    through ``transaction.write``.
+    through ``transaction.write``. ``sealer``: each segment is sealed at its
+    place, and a merge unseals the run's segments and seals the merged one.
     """
     if count == 0:
         return run
     if len(payload) >= sql.SMALL_SEGMENT_BYTES:
         rows, new = layout(payload, count, length)
-        write_rows(conn, transaction, key, rows)
+        write_rows(conn, transaction, key, rows, sealer)
         return new
     if run.small_run < sql.MAX_SMALL_RUN:
-        transaction.write(conn, sql.APPEND_SEGMENT, (key, length, count, payload))
+        stored = sealer.seal(length, payload)
+        transaction.write(conn, sql.APPEND_SEGMENT, (key, length, count, stored))
         return Run(run.tail_start if run.small_run else length, run.small_run + 1)
     transaction.flush(conn)  # the run's segments may still be deferred
     rows = conn.execute(sql.SELECT_SEGMENTS_FROM, (key, run.tail_start)).fetchall()
+    rows = opened_rows(sealer, rows)  # plain segments pass through as they are
     first = rows[0][0] if rows else length
     merged = _merge([*(part for _, _, part in rows), payload])
     conn.execute(sql.DELETE_SEGMENTS_FROM, (key, run.tail_start))
     total = length + count - first
-    transaction.write(conn, sql.APPEND_SEGMENT, (key, first, total, merged))
+    stored = sealer.seal(first, merged)
+    transaction.write(conn, sql.APPEND_SEGMENT, (key, first, total, stored))
     if len(merged) >= sql.SMALL_SEGMENT_BYTES:
         return Run(length + count, 0)
     return Run(first, 1)
@@ -226,15 +238,18 @@ class Cut(NamedTuple):
     run: Run
 
 
-def truncate(conn: Connection, session_id: str, key: int, length: int, run: Run, at: int) -> Cut:
+def truncate(conn: Connection, sealer: Sealer, key: int, length: int, run: Run, at: int) -> Cut:
     """Cut the transcript of ``length`` messages to its first ``at``; rows written directly.
 
     Reads and rewrites only the segments from the one holding message ``at`` on
-    (the caller flushed the transaction's deferred rows first).
+    (the caller flushed the transaction's deferred rows first); they are
+    unsealed, and the kept prefix sealed again at its place.
     """
     if at >= length:
         return Cut([], run)
+    session_id = sealer.session_id
     rows: list[SegmentRow] = conn.execute(sql.SELECT_SLICE, (key, at, length)).fetchall()
+    rows = opened_rows(sealer, rows)
     if not rows:
         return Cut([], Run(at, 0))
     first, _, head = rows[0]
@@ -248,7 +263,7 @@ def truncate(conn: Connection, session_id: str, key: int, length: int, run: Run,
         removed.insert(0, head)
     conn.execute(sql.DELETE_SEGMENTS_FROM, (key, first))
     if prefix:
-        conn.execute(sql.APPEND_SEGMENT, (key, first, at - first, prefix))
+        conn.execute(sql.APPEND_SEGMENT, (key, first, at - first, sealer.seal(first, prefix)))
     if run.small_run and first >= run.tail_start:  # the cut fell inside the run
         left = run.small_run - len(rows) + (1 if prefix else 0)
         return Cut(removed, Run(run.tail_start, left) if left > 0 else Run(at, 0))

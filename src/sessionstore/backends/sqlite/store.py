@@ -29,6 +29,7 @@ from sessionstore._records import (
     Snapshot,
     micros_from_datetime,
 )
+from sessionstore._rest import Encryption, make_codec
 from sessionstore._store import SessionStore
 from sessionstore.backends.sqlite.connection import open_connection
 from sessionstore.backends.sqlite.edits import (
@@ -72,6 +73,8 @@ class SQLiteSessionStore(SessionStore):
     power loss. ``busy_timeout`` is how many seconds to wait for another
     process's lock before failing with StoreUnavailableError. A write whose
     caller is cancelled after the write was queued still happens.
+    ``encryption`` (an ``Encryption``) and ``compression="zstd"`` seal every
+    segment and the attributes (see the README's "Data at rest").
     """
 
     supports_restore = True
@@ -88,6 +91,8 @@ class SQLiteSessionStore(SessionStore):
         *,
         durability: Durability = "full",
         busy_timeout: float = 30.0,
+        encryption: Encryption | None = None,
+        compression: Literal["zstd"] | None = None,
     ) -> None:
         if not isinstance(path, (str, os.PathLike)):
             raise InvalidArgumentError(
@@ -111,6 +116,7 @@ class SQLiteSessionStore(SessionStore):
             raise InvalidArgumentError(
                 f"busy_timeout must be a number of seconds > 0, got {busy_timeout!r}"
             )
+        self._codec = make_codec(encryption, compression)
         self._path = Path(text)
         self._durability: Durability = durability
         self._busy_timeout = float(busy_timeout)
@@ -120,7 +126,13 @@ class SQLiteSessionStore(SessionStore):
         self._workers: list[ConnectionThread] = []
 
     @classmethod
-    def from_url(cls, url: str) -> Self:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        encryption: Encryption | None = None,
+        compression: Literal["zstd"] | None = None,
+    ) -> Self:
         """Open ``sqlite:///relative.db`` or ``sqlite:////abs/path.db`` (``?durability=normal``)."""
         parts = urlsplit(url)
         if parts.scheme.lower() != "sqlite" or parts.netloc or not parts.path.startswith("/"):
@@ -140,7 +152,12 @@ class SQLiteSessionStore(SessionStore):
             raise InvalidArgumentError(
                 f"durability must be 'full' or 'normal', got {durability!r} in {url!r}"
             )
-        return cls(path, durability=durability)  # type: ignore[arg-type]
+        return cls(
+            path,
+            durability=durability,  # type: ignore[arg-type]
+            encryption=encryption,
+            compression=compression,
+        )
 
     @property
     def path(self) -> Path:
@@ -243,12 +260,16 @@ class SQLiteSessionStore(SessionStore):
     async def _load(
         self, namespace: str, session_id: SessionId, start: int, stop: int | None
     ) -> list[Message] | None:
-        return await self._read(partial(load_messages, namespace, session_id, start, stop))
+        return await self._read(
+            partial(load_messages, namespace, session_id, start, stop, codec=self._codec)
+        )
 
     async def _snapshot(
         self, namespace: str, session_id: SessionId, start: int, stop: int | None
     ) -> Snapshot | None:
-        return await self._read(partial(read_snapshot, namespace, session_id, start, stop))
+        return await self._read(
+            partial(read_snapshot, namespace, session_id, start, stop, codec=self._codec)
+        )
 
     async def _save(
         self,
@@ -258,9 +279,11 @@ class SQLiteSessionStore(SessionStore):
         expected_version: int | None,
         attributes: Mapping[str, Any] | None,
     ) -> SessionRecord:
-        return await self._write(
-            partial(save_messages, namespace, session_id, messages, expected_version, attributes)
-        )
+        work = partial(
+            save_messages, namespace, session_id, messages, expected_version, attributes,
+            codec=self._codec,
+        )  # fmt: skip
+        return await self._write(work)
 
     def _append(
         self,
@@ -271,9 +294,11 @@ class SQLiteSessionStore(SessionStore):
         attributes: Mapping[str, Any] | None,
     ) -> asyncio.Future[SessionRecord]:
         # The writer's future itself, not a coroutine awaiting it: one less per append.
-        return self._write(
-            partial(append_messages, namespace, session_id, messages, expected_version, attributes)
-        )
+        work = partial(
+            append_messages, namespace, session_id, messages, expected_version, attributes,
+            codec=self._codec,
+        )  # fmt: skip
+        return self._write(work)
 
     async def _restore(
         self,
@@ -289,7 +314,7 @@ class SQLiteSessionStore(SessionStore):
         exact = MappingProxyType(dict(attributes)) if attributes else NO_ATTRIBUTES
         work = partial(
             save_messages, namespace, session_id, messages, expected_version, None,
-            stamps=stamps, exact=exact,
+            stamps=stamps, exact=exact, codec=self._codec,
         )  # fmt: skip
         return await self._write(work)
 
@@ -297,7 +322,7 @@ class SQLiteSessionStore(SessionStore):
         self, namespace: str, session_id: SessionId, count: int, expected_version: int | None
     ) -> list[Message]:
         return await self._write(
-            partial(pop_messages, namespace, session_id, count, expected_version)
+            partial(pop_messages, namespace, session_id, count, expected_version, codec=self._codec)
         )
 
     async def _replace_tail(
@@ -308,9 +333,11 @@ class SQLiteSessionStore(SessionStore):
         messages: EncodedMessages,
         expected_version: int | None,
     ) -> SessionRecord:
-        return await self._write(
-            partial(replace_tail, namespace, session_id, start, messages, expected_version)
-        )
+        work = partial(
+            replace_tail, namespace, session_id, start, messages, expected_version,
+            codec=self._codec,
+        )  # fmt: skip
+        return await self._write(work)
 
     async def _fork(
         self,
@@ -320,9 +347,11 @@ class SQLiteSessionStore(SessionStore):
         stop: int | None,
         expected_version: int | None,
     ) -> SessionRecord:
-        return await self._write(
-            partial(fork_session, namespace, source_id, target_id, stop, expected_version)
-        )
+        work = partial(
+            fork_session, namespace, source_id, target_id, stop, expected_version,
+            codec=self._codec,
+        )  # fmt: skip
+        return await self._write(work)
 
     async def _update_attributes(
         self,
@@ -331,20 +360,22 @@ class SQLiteSessionStore(SessionStore):
         changes: Mapping[str, Any],
         expected_version: int | None,
     ) -> SessionRecord:
-        return await self._write(
-            partial(update_attributes, namespace, session_id, changes, expected_version)
-        )
+        work = partial(
+            update_attributes, namespace, session_id, changes, expected_version,
+            codec=self._codec,
+        )  # fmt: skip
+        return await self._write(work)
 
     async def _get(self, namespace: str, session_id: SessionId) -> SessionRecord | None:
-        return await self._read(partial(get_record, namespace, session_id))
+        return await self._read(partial(get_record, namespace, session_id, codec=self._codec))
 
     async def _list(self, namespace: str, options: ListOptions) -> list[SessionRecord]:
-        return await self._read(partial(list_records, namespace, options))
+        return await self._read(partial(list_records, namespace, options, codec=self._codec))
 
     async def _scan_page(
         self, namespace: str, after: int, limit: int
     ) -> list[tuple[int, SessionRecord]]:
-        return await self._read(partial(scan_records, namespace, after, limit))
+        return await self._read(partial(scan_records, namespace, after, limit, codec=self._codec))
 
     async def _count(self, namespace: str) -> int:
         return await self._read(partial(count_sessions, namespace))

@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Coroutine, Iterable, Iterator
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,8 +26,11 @@ from rich.progress import (
 )
 
 from sessionstore._errors import SessionStoreError
+from sessionstore._open import open_store as _open_store
 from sessionstore._open import resolve_url
 from sessionstore._records import SessionRecord
+from sessionstore._rest import Encryption
+from sessionstore._store import SessionStore
 from sessionstore._urls import scrub_secrets, url_passwords
 from sessionstore.cli.reading import check_namespace
 from sessionstore.cli.text import encode_json, safe_text
@@ -42,6 +45,7 @@ __all__ = [
     "binary_stdout",
     "err_console",
     "fail",
+    "open_store",
     "out_console",
     "print_json_lines",
     "progress_bar",
@@ -99,6 +103,15 @@ def namespace_scope(namespace: str, every: bool) -> str:
 def url_from(option: str | None) -> str:
     """The store URL a command uses: ``--url``, else ``$SESSIONSTORE_URL``, else the default."""
     return resolve_url(option)
+
+
+def open_store(url: str, *, compression: Literal["zstd"] | None = None) -> SessionStore:
+    """The store at ``url``, with the keys of ``$SESSIONSTORE_ENCRYPTION_KEYS`` if set.
+
+    Every command opens its stores here, so every command reads encrypted
+    sessions (and writes under the primary key) when the variable is set.
+    """
+    return _open_store(url, encryption=Encryption.from_env(), compression=compression)
 
 
 def out_console(*, wide_when_piped: bool = False) -> Console:

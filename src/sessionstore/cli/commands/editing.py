@@ -9,7 +9,6 @@ import typer
 
 from sessionstore._errors import InvalidArgumentError
 from sessionstore._messages import Message
-from sessionstore._open import open_store
 from sessionstore._records import SessionRecord
 from sessionstore._urls import redact_url
 from sessionstore.cli.commands._common import (
@@ -18,6 +17,7 @@ from sessionstore.cli.commands._common import (
     checked_namespace,
     fail,
     namespace_option,
+    open_store,
     print_json_lines,
     run,
     url_from,

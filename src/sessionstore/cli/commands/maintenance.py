@@ -9,13 +9,13 @@ import typer
 from rich.text import Text
 
 from sessionstore._errors import InvalidArgumentError
-from sessionstore._open import open_store
 from sessionstore._records import utc_now
 from sessionstore.cli.commands._common import (
     AllNamespacesOption,
     NamespaceOption,
     UrlOption,
     namespace_scope,
+    open_store,
     out_console,
     progress_bar,
     run,

@@ -6,13 +6,13 @@ from typing import Annotated
 
 import typer
 
-from sessionstore._open import open_store
 from sessionstore._records import ListOptions
 from sessionstore.cli.commands._common import (
     NamespaceOption,
     UrlOption,
     checked_namespace,
     fail,
+    open_store,
     run,
     url_from,
 )

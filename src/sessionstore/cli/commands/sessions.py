@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from sessionstore._open import open_store
 from sessionstore._records import ListOptions, SessionId, SessionRecord, Snapshot
 from sessionstore._urls import redact_url
 from sessionstore.cli.commands._common import (
@@ -18,6 +17,7 @@ from sessionstore.cli.commands._common import (
     checked_namespace,
     err_console,
     namespace_scope,
+    open_store,
     out_console,
     print_json_lines,
     run,

@@ -14,7 +14,6 @@ import typer
 
 from sessionstore._errors import CorruptSessionError
 from sessionstore._messages import Message
-from sessionstore._open import open_store
 from sessionstore._records import SessionRecord
 from sessionstore._store import SessionStore
 from sessionstore._urls import redact_url
@@ -27,6 +26,7 @@ from sessionstore.cli.commands._common import (
     fail,
     namespace_option,
     namespace_scope,
+    open_store,
     progress_bar,
     run,
     url_from,
