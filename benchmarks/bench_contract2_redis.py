@@ -1,10 +1,10 @@
 """Round-2 contract costs on Redis: ``bench_contract2.py``'s comparisons for this backend.
 
-``bench_contract2.py`` (the SQLite helper's) measures each pushed-down operation
-against its cheap counterpart as ratios, sides interleaved; this module adds its
-Redis side to that script's ``BACKENDS`` and runs it::
+``bench_contract2.py`` measures each pushed-down operation against its cheap
+counterpart as ratios, sides interleaved; this module opens the Redis sides, and
+that script's ``BACKENDS`` runs it (this script does the same)::
 
-    python benchmarks/bench_contract2_redis.py [--quick] [--url redis://host:port]
+    python benchmarks/bench_contract2.py --backend redis [--quick] [--url redis://host:port]
 
 Without ``--url`` it starts a throwaway ``redis-server`` (no persistence). Each
 side uses its own database index of that server:
@@ -21,19 +21,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Awaitable, Callable
-from functools import partial
 
 import redis.asyncio
 
 import bench_contract2
-from _harness import text_messages
 from _servers import redis_server
-from bench_contract2 import LONG, SHORT, Report, Side, _long_session, _tenant, measure
-from sessionstore import ListOptions, Message, RedisSessionStore
-
-#: An untimed call that puts a session back after a timed one (None: nothing to do).
-Reset = Callable[[], Awaitable[object]] | None
+from bench_contract2 import Report, long_vs_short, namespace_page, sizes
+from sessionstore import RedisSessionStore
 
 #: Creates ARGV[2] empty sessions of namespace ARGV[1] (its key base) named
 #: ``session-<n>`` from ARGV[3] on, laid out as the store writes them.
@@ -84,98 +78,27 @@ async def _other_namespaces(store: RedisSessionStore, url: str, sessions: int) -
         await client.aclose()
 
 
-async def _long_vs_short(report: Report, url: str, repeats: int, long: int) -> None:
-    messages = [Message.from_dict(d) for d in text_messages(1_000)]
+async def _sides(report: Report, url: str, repeats: int, long: int, others: int) -> None:
     async with (
         RedisSessionStore(_database(url, 1)) as big,
         RedisSessionStore(_database(url, 2)) as small,
     ):
-        await _long_session(big, messages, long)
-        await big.save("saved", [messages[n % len(messages)] for n in range(long)])
-        await small.save("short", messages[:SHORT])
-        for built, sid in (("appended", "long"), ("saved at once", "saved")):
-            report.add(
-                f"load: tail 20 of {long:,} ({built}) vs all of {SHORT}",
-                await measure(
-                    [
-                        (f"tail of {long:,}", partial(big.load, sid, start=-20), None),
-                        (f"all of {SHORT}", partial(small.load, "short"), None),
-                    ],
-                    repeats,
-                ),
-                2.0,
-            )
-        last = messages[0]
-        saved = [messages[n % len(messages)] for n in range(long)]
-        short = messages[:SHORT]
-        # After each timed call, an untimed one puts the session back as it was: an
+        # After each timed cut, an untimed call puts the session back as it was: an
         # append for the appended session (its tail is list elements), a save for the
         # saved one (so every timed call cuts into the saved bulk string).
-        resets: dict[str, tuple[Reset, Reset]] = {
-            "long": (partial(big.append, "long", [last]), partial(small.append, "short", [last])),
-            "saved": (partial(big.save, "saved", saved), partial(small.save, "short", short)),
-        }
-        for built, sid in (("appended", "long"), ("saved at once", "saved")):
-            big_reset, small_reset = resets[sid]
-            report.add(
-                f"pop 1: session of {long:,} ({built}) vs of {SHORT}",
-                await measure(
-                    [
-                        (f"of {long:,}", partial(big.pop, sid), big_reset),
-                        (f"of {SHORT}", partial(small.pop, "short"), small_reset),
-                    ],
-                    repeats,
-                ),
-                2.0,
-            )
-            if sid == "long":
-                big_reset = small_reset = None  # the same length after a replace_tail
-            report.add(
-                f"replace_tail(-2, 2 messages): session of {long:,} ({built}) vs of {SHORT}",
-                await measure(
-                    [
-                        (f"of {long:,}", partial(big.replace_tail, sid, -2, [last, last]),
-                         big_reset),
-                        (f"of {SHORT}", partial(small.replace_tail, "short", -2, [last, last]),
-                         small_reset),
-                    ],
-                    repeats,
-                ),
-                2.0,
-            )  # fmt: skip
-
-
-async def _namespace_page(report: Report, url: str, repeats: int, others: int) -> None:
+        await long_vs_short(report, big, small, repeats, long, cut_saved=True)
     async with (
         RedisSessionStore(_database(url, 3)) as crowded,
         RedisSessionStore(_database(url, 4)) as alone,
     ):
         await _other_namespaces(crowded, _database(url, 3), others)
-        await _tenant(crowded)
-        await _tenant(alone)
-        page = ListOptions(offset=500, limit=50, newest_first=True)
-        views = {f"with {others:,} others": crowded, "alone": alone}
-        listed: list[Side] = [
-            (name, partial(store.namespace("tenant").list_paginated, page), None)
-            for name, store in views.items()
-        ]
-        report.add(
-            "list_paginated(offset=500, limit=50, newest_first) of a 1,000-session namespace",
-            await measure(listed, repeats),
-            1.5,
-        )
-        counted: list[Side] = [
-            (name, store.namespace("tenant").count, None) for name, store in views.items()
-        ]
-        report.add("count() of a 1,000-session namespace", await measure(counted, repeats), 1.5)
+        await namespace_page(report, crowded, alone, repeats, others)
 
 
 async def bench_redis(args: argparse.Namespace) -> Report:
     """The Redis comparisons, each side on its own database index of one server."""
     report = Report("Redis")
-    repeats = 15 if args.quick else 101
-    long = 20_000 if args.quick else LONG
-    others = 100_000 if args.quick else 1_000_000
+    repeats, long, others = sizes(args)
     with redis_server(args.url) as server:
         if server.url is None:
             report.notes.append(f"skipped: {server.reason}")
@@ -184,8 +107,7 @@ async def bench_redis(args: argparse.Namespace) -> Report:
         for database in databases:
             await _flush(database)
         try:
-            await _long_vs_short(report, server.url, repeats, long)
-            await _namespace_page(report, server.url, repeats, others)
+            await _sides(report, server.url, repeats, long, others)
         finally:
             for database in databases:
                 await _flush(database)
@@ -203,8 +125,6 @@ async def bench_redis(args: argparse.Namespace) -> Report:
     )
     return report
 
-
-bench_contract2.BACKENDS["redis"] = bench_redis
 
 if __name__ == "__main__":
     bench_contract2.main(["--backend", "redis", *sys.argv[1:]])

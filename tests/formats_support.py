@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
-import textwrap
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from integrations_support import error_without
 from sessionstore import Message
 
 #: No per-example deadline and no speed health check: the machine running the suite is shared,
@@ -47,23 +45,6 @@ def views(messages: list[Message]) -> list[Message]:
 
 
 def error_without_langchain_core(setup: str, failing: str) -> str:
-    """In a fresh interpreter without langchain-core, run ``setup``, then ``failing``, which
-    must raise MissingDependencyError: return that error's message."""
-    code = textwrap.dedent(
-        f"""
-        import sys
-        sys.modules["langchain_core"] = None
-        {setup}
-        from sessionstore import MissingDependencyError
-        try:
-            {failing}
-        except MissingDependencyError as exc:
-            print(exc)
-        else:
-            raise SystemExit("no MissingDependencyError")
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    return result.stdout
+    """``error_without`` for langchain-core: ``setup``, then ``failing`` must raise
+    MissingDependencyError; return that error's message."""
+    return error_without("langchain_core", failing, setup)

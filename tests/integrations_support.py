@@ -23,16 +23,17 @@ FOREIGN_TRANSCRIPT = [
 ]
 
 
-def error_importing_without(package: str, module: str) -> str:
-    """In a fresh interpreter where ``package`` cannot be imported, import ``module``, which
-    must raise MissingDependencyError: return that error's message."""
+def error_without(package: str, failing: str, setup: str = "") -> str:
+    """In a fresh interpreter where ``package`` cannot be imported, run ``setup``, then
+    ``failing``, which must raise MissingDependencyError: return that error's message."""
     code = textwrap.dedent(
         f"""
         import sys
         sys.modules[{package!r}] = None
+        {setup}
         from sessionstore import MissingDependencyError
         try:
-            import {module}
+            {failing}
         except MissingDependencyError as exc:
             print(exc)
         else:
@@ -43,6 +44,11 @@ def error_importing_without(package: str, module: str) -> str:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     return result.stdout
+
+
+def error_importing_without(package: str, module: str) -> str:
+    """``error_without``: importing ``module`` where ``package`` cannot be imported."""
+    return error_without(package, f"import {module}")
 
 
 def run_in_threads(worker: Callable[[int], None], count: int) -> None:

@@ -14,24 +14,41 @@ the end of a ``with`` block; a facade given a store leaves that store open.
 from __future__ import annotations
 
 import asyncio
-import builtins
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator, Coroutine, Generator, Iterable, Mapping
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 from sessionstore._errors import InvalidArgumentError, StoreClosedError
-from sessionstore._messages import Message, MessageInput
 from sessionstore._open import open_store
-from sessionstore._records import ListOptions, SessionRecord, Snapshot
+from sessionstore._records import SessionRecord
 from sessionstore._store import SessionStore
 
 __all__ = ["SyncSessionStore"]
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+
+def _forward(
+    method: Callable[Concatenate[SessionStore, _P], Coroutine[Any, Any, _T]], doc: str
+) -> Callable[Concatenate[SyncSessionStore, _P], _T]:
+    """A ``SyncSessionStore`` method running the store's ``method`` (same parameters) to its
+    result on the private loop; looked up by name, so a store subclass's override runs."""
+    name = method.__name__
+
+    def forward(self: SyncSessionStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        bound: Callable[_P, Coroutine[Any, Any, _T]] = getattr(self._store, name)
+        return self._run(bound(*args, **kwargs))
+
+    forward.__name__ = name
+    forward.__qualname__ = f"SyncSessionStore.{name}"
+    forward.__doc__ = doc
+    # inspect.signature (and so help()) shows the store method's parameters.
+    forward.__wrapped__ = method  # type: ignore[attr-defined]
+    return forward
 
 
 class _LoopThread:
@@ -152,9 +169,9 @@ class SyncSessionStore:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def open(self) -> None:
-        """Connect or create storage now; otherwise the first call does it."""
-        self._run(self._store.open())
+    open = _forward(
+        SessionStore.open, "Connect or create storage now; otherwise the first call does it."
+    )
 
     def close(self) -> None:
         """Close the store if this facade opened it; later calls raise StoreClosedError.
@@ -180,37 +197,19 @@ class SyncSessionStore:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def load(
-        self, session_id: str, *, start: int = 0, stop: int | None = None
-    ) -> list[Message] | None:
-        """The transcript or its ``[start:stop]`` slice; None when unknown."""
-        return self._run(self._store.load(session_id, start=start, stop=stop))
-
-    def snapshot(
-        self, session_id: str, *, start: int = 0, stop: int | None = None
-    ) -> Snapshot | None:
-        """The record and a slice read atomically, or None when unknown."""
-        return self._run(self._store.snapshot(session_id, start=start, stop=stop))
-
-    def get(self, session_id: str) -> SessionRecord | None:
-        """The session's record, or None when unknown."""
-        return self._run(self._store.get(session_id))
-
-    def list(self) -> builtins.list[SessionRecord]:
-        """Every session, newest-last."""
-        return self._run(self._store.list())
-
-    def list_paginated(self, options: ListOptions | None = None) -> builtins.list[SessionRecord]:
-        """A window of the listing order."""
-        return self._run(self._store.list_paginated(options))
-
-    def count(self) -> int:
-        """How many sessions exist."""
-        return self._run(self._store.count())
-
-    def namespaces(self) -> builtins.list[str]:
-        """Every namespace holding at least one session, sorted."""
-        return self._run(self._store.namespaces())
+    load = _forward(
+        SessionStore.load, "The transcript or its ``[start:stop]`` slice; None when unknown."
+    )
+    snapshot = _forward(
+        SessionStore.snapshot, "The record and a slice read atomically, or None when unknown."
+    )
+    get = _forward(SessionStore.get, "The session's record, or None when unknown.")
+    list = _forward(SessionStore.list, "Every session, newest-last.")
+    list_paginated = _forward(SessionStore.list_paginated, "A window of the listing order.")
+    count = _forward(SessionStore.count, "How many sessions exist.")
+    namespaces = _forward(
+        SessionStore.namespaces, "Every namespace holding at least one session, sorted."
+    )
 
     def scan(self, *, page_size: int = 500) -> Generator[SessionRecord, None, None]:
         """Every session's record in listing order, fetched ``page_size`` at a time."""
@@ -228,115 +227,29 @@ class SyncSessionStore:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def save(
-        self,
-        session_id: str,
-        messages: Iterable[MessageInput],
-        *,
-        expected_version: int | None = None,
-        attributes: Mapping[str, Any] | None = None,
-    ) -> SessionRecord:
-        """Atomically replace the transcript; return the new record."""
-        return self._run(
-            self._store.save(
-                session_id, messages, expected_version=expected_version, attributes=attributes
-            )
-        )
-
-    def append(
-        self,
-        session_id: str,
-        messages: Iterable[MessageInput],
-        *,
-        expected_version: int | None = None,
-        attributes: Mapping[str, Any] | None = None,
-    ) -> SessionRecord:
-        """Atomically add messages at the end; return the new record."""
-        return self._run(
-            self._store.append(
-                session_id, messages, expected_version=expected_version, attributes=attributes
-            )
-        )
-
-    def restore(
-        self,
-        session_id: str,
-        messages: Iterable[MessageInput],
-        *,
-        created_at: datetime,
-        updated_at: datetime,
-        expected_version: int | None = None,
-        attributes: Mapping[str, Any] | None = None,
-    ) -> SessionRecord:
-        """``save`` with the given timestamps (an optional capability)."""
-        return self._run(
-            self._store.restore(
-                session_id,
-                messages,
-                created_at=created_at,
-                updated_at=updated_at,
-                expected_version=expected_version,
-                attributes=attributes,
-            )
-        )
-
-    def pop(
-        self, session_id: str, count: int = 1, *, expected_version: int | None = None
-    ) -> builtins.list[Message]:
-        """Atomically remove and return the last ``count`` messages."""
-        return self._run(self._store.pop(session_id, count, expected_version=expected_version))
-
-    def replace_tail(
-        self,
-        session_id: str,
-        start: int,
-        messages: Iterable[MessageInput],
-        *,
-        expected_version: int | None = None,
-    ) -> SessionRecord:
-        """Atomically replace the messages from index ``start`` on."""
-        return self._run(
-            self._store.replace_tail(session_id, start, messages, expected_version=expected_version)
-        )
-
-    def fork(
-        self,
-        source_id: str,
-        target_id: str,
-        *,
-        stop: int | None = None,
-        expected_version: int | None = None,
-    ) -> SessionRecord:
-        """Copy a session (or its first ``stop`` messages) to ``target_id`` inside the storage."""
-        return self._run(
-            self._store.fork(source_id, target_id, stop=stop, expected_version=expected_version)
-        )
-
-    def update_attributes(
-        self,
-        session_id: str,
-        changes: Mapping[str, Any],
-        *,
-        expected_version: int | None = None,
-    ) -> SessionRecord:
-        """Merge ``changes`` into the session's attributes."""
-        return self._run(
-            self._store.update_attributes(session_id, changes, expected_version=expected_version)
-        )
-
-    def delete(self, session_id: str) -> None:
-        """Remove the session; an unknown id is a no-op."""
-        self._run(self._store.delete(session_id))
-
-    def clear(self) -> int:
-        """Delete every session of this namespace; return how many went."""
-        return self._run(self._store.clear())
-
-    def prune(
-        self, *, updated_before: datetime | None = None, keep_newest: int | None = None
-    ) -> int:
-        """Delete old sessions; return how many were deleted."""
-        return self._run(self._store.prune(updated_before=updated_before, keep_newest=keep_newest))
+    save = _forward(SessionStore.save, "Atomically replace the transcript; return the new record.")
+    append = _forward(
+        SessionStore.append, "Atomically add messages at the end; return the new record."
+    )
+    restore = _forward(
+        SessionStore.restore, "``save`` with the given timestamps (an optional capability)."
+    )
+    pop = _forward(SessionStore.pop, "Atomically remove and return the last ``count`` messages.")
+    replace_tail = _forward(
+        SessionStore.replace_tail, "Atomically replace the messages from index ``start`` on."
+    )
+    fork = _forward(
+        SessionStore.fork,
+        "Copy a session (or its first ``stop`` messages) to ``target_id`` inside the storage.",
+    )
+    update_attributes = _forward(
+        SessionStore.update_attributes, "Merge ``changes`` into the session's attributes."
+    )
+    delete = _forward(SessionStore.delete, "Remove the session; an unknown id is a no-op.")
+    clear = _forward(
+        SessionStore.clear, "Delete every session of this namespace; return how many went."
+    )
+    prune = _forward(SessionStore.prune, "Delete old sessions; return how many were deleted.")
 
 
 async def _next_page(records: AsyncIterator[SessionRecord], size: int) -> list[SessionRecord]:

@@ -218,17 +218,23 @@ def split_blocks(
 
 
 class ContentParts:
-    """How one format spells text and image content parts: their ``type`` names and URL field."""
+    """How one format spells text and image content parts: their ``type`` names and URL field.
+
+    ``image_part`` renders a ``data:`` URL as the format's image part; text renders as a
+    part of the first of ``text_types``.
+    """
 
     def __init__(
         self,
         text_types: tuple[str, ...],
         image_type: str,
         image_url: Callable[[dict[str, Any]], Any],
+        image_part: Callable[[str], dict[str, Any]],
     ) -> None:
         self.text_types = text_types
         self.image_type = image_type
         self.image_url = image_url
+        self.image_part = image_part
 
     def content(self, content: str | list[Any]) -> str | list[Block]:
         """String content as is; a list of parts as text and image blocks (other parts left out)."""
@@ -252,6 +258,13 @@ class ContentParts:
     def text(self, content: str | list[Any]) -> str:
         """The text of string content or of its text parts."""
         return content if isinstance(content, str) else text_of(self.blocks(content))
+
+    def part(self, block: Block) -> dict[str, Any]:
+        """A text or image block as this format's content part."""
+        if isinstance(block, ImageBlock):
+            return {"type": self.image_type, **self.image_part(data_url(block.source))}
+        assert isinstance(block, TextBlock)
+        return {"type": self.text_types[0], "text": block.text}
 
 
 def parse_arguments(arguments: str) -> Any:

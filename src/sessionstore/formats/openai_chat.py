@@ -15,7 +15,6 @@ from typing import Any
 
 from sessionstore._messages import (
     Block,
-    ImageBlock,
     Message,
     MessageInput,
     Role,
@@ -27,7 +26,6 @@ from sessionstore.formats._common import (
     ContentParts,
     FormatError,
     convert_items,
-    data_url,
     dump_arguments,
     optional,
     parse_arguments,
@@ -44,7 +42,12 @@ OPENAI_CHAT_KEY = "openai_chat"
 
 _ROLES = {"system": Role.SYSTEM, "developer": Role.SYSTEM, "user": Role.USER}
 
-_PARTS = ContentParts(("text",), "image_url", lambda part: (part.get("image_url") or {}).get("url"))
+_PARTS = ContentParts(
+    ("text",),
+    "image_url",
+    lambda part: (part.get("image_url") or {}).get("url"),
+    lambda url: {"image_url": {"url": url}},
+)
 
 
 def from_openai_chat(items: Iterable[Any]) -> list[Message]:
@@ -114,7 +117,7 @@ def _render(message: Message) -> list[dict[str, Any]]:
     elif isinstance(message.content, str):
         turn = {"role": message.role.value, "content": message.content}
     elif plain or not results:
-        parts = [_part(block) for block in plain]
+        parts = [_PARTS.part(block) for block in plain]
         if message.role is Role.SYSTEM:
             parts = [part for part in parts if part["type"] == "text"]
         turn = {"role": message.role.value, "content": parts}
@@ -131,7 +134,7 @@ def _render_assistant(
     if isinstance(message.content, str):
         return {"role": "assistant", "content": message.content}
     if not uses:
-        parts = [_part(block) for block in plain if isinstance(block, TextBlock)]
+        parts = [_PARTS.part(block) for block in plain if isinstance(block, TextBlock)]
         return {"role": "assistant", "content": parts}
     text = text_of(plain)
     calls = [
@@ -143,10 +146,3 @@ def _render_assistant(
         for use in uses
     ]
     return {"role": "assistant", "content": text or None, "tool_calls": calls}
-
-
-def _part(block: Block) -> dict[str, Any]:
-    if isinstance(block, ImageBlock):
-        return {"type": "image_url", "image_url": {"url": data_url(block.source)}}
-    assert isinstance(block, TextBlock)
-    return {"type": "text", "text": block.text}

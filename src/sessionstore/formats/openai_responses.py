@@ -18,12 +18,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from sessionstore._messages import (
-    Block,
-    ImageBlock,
     Message,
     MessageInput,
     Role,
-    TextBlock,
     ToolResultBlock,
     ToolUseBlock,
 )
@@ -31,7 +28,6 @@ from sessionstore.formats._common import (
     ContentParts,
     FormatError,
     convert_items,
-    data_url,
     dump_arguments,
     optional,
     parse_arguments,
@@ -54,7 +50,10 @@ _ROLES = {
 }
 
 _PARTS = ContentParts(
-    ("input_text", "output_text"), "input_image", lambda part: part.get("image_url")
+    ("input_text", "output_text"),
+    "input_image",
+    lambda part: part.get("image_url"),
+    lambda url: {"image_url": url, "detail": "auto"},
 )
 
 
@@ -103,7 +102,7 @@ def _render(message: Message) -> list[dict[str, Any]]:
         # of a real response: an assistant's words go back as text.
         items.append({"role": role, "content": text_of(plain)})
     elif message.role is not Role.TOOL and plain:
-        items.append({"role": role, "content": [_part(block) for block in plain]})
+        items.append({"role": role, "content": [_PARTS.part(block) for block in plain]})
     items.extend(
         {
             "type": "function_call",
@@ -118,10 +117,3 @@ def _render(message: Message) -> list[dict[str, Any]]:
         for result in results
     )
     return items
-
-
-def _part(block: Block) -> dict[str, Any]:
-    if isinstance(block, ImageBlock):
-        return {"type": "input_image", "image_url": data_url(block.source), "detail": "auto"}
-    assert isinstance(block, TextBlock)
-    return {"type": "input_text", "text": block.text}
