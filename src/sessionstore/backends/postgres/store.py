@@ -128,7 +128,7 @@ class PostgresSessionStore(PostgresOperations, SessionStore):
     connections prepare no statement (``prepare_threshold=None``, psycopg's
     setting); on a direct connection, or PgBouncer 1.21+ with
     ``max_prepared_statements``, ``prepare_threshold=5`` (psycopg's default)
-    makes loads faster (1.6x for 100 messages; appends and saves gain little).
+    makes loads faster (1.6-2x for 100 messages; appends and saves gain little).
 
     The schema (created if missing) and tables are migrated on open in one
     transaction under a transaction-scoped advisory lock (which a transaction
