@@ -10,18 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import psycopg
+import redis.asyncio
+from psycopg import sql
 from typer.testing import CliRunner, Result
 
-from sessionstore import Message, open_store
+from sessionstore import (
+    Message,
+    PostgresSessionStore,
+    RedisSessionStore,
+    SQLiteSessionStore,
+    open_store,
+)
 from sessionstore._records import SessionRecord
 from sessionstore.cli.app import app
 
 __all__ = [
     "contents",
+    "corrupt",
     "invoke",
     "jsonl",
     "namespaces",
@@ -105,3 +116,45 @@ def jsonl(rows: Sequence[Any]) -> str:
 
 def session_line(session_id: str, text: str = "hi") -> dict[str, Any]:
     return {"id": session_id, "messages": [{"role": "user", "content": text}]}
+
+
+def corrupt(url: str, session_id: str, message: bytes) -> None:
+    """Store ``message`` (raw bytes, meant to be one message's JSON) as a session's only message.
+
+    Written with the backend's own driver, past every check of the library, as
+    damage on disk or an older release's data would be. The session must not exist yet.
+    """
+
+    async def work() -> None:
+        async with open_store(url) as store:
+            await store.save(session_id, [])
+            await store.append(session_id, [Message.user("placeholder")])
+            if isinstance(store, SQLiteSessionStore):
+                with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+                    conn.execute(
+                        "UPDATE segments SET payload = ? WHERE session_key = "
+                        "(SELECT key FROM sessions WHERE id = ?)",
+                        (b"[" + message + b"]", session_id),
+                    )
+            elif isinstance(store, PostgresSessionStore):
+                await _corrupt_postgres(url, store, session_id, b"[" + message + b"]")
+            else:
+                assert isinstance(store, RedisSessionStore)
+                client = redis.asyncio.Redis.from_url(url)
+                try:
+                    await client.lset(store.session_keys(session_id).segments, -1, message.decode())
+                finally:
+                    await client.aclose()
+
+    asyncio.run(work())
+
+
+async def _corrupt_postgres(
+    url: str, store: PostgresSessionStore, session_id: str, payload: bytes
+) -> None:
+    segments = sql.Identifier(store.schema, store.table_prefix + "segments")
+    sessions = sql.Identifier(store.schema, store.table_prefix + "sessions")
+    query = sql.SQL("UPDATE {} SET payload = %s WHERE key = (SELECT key FROM {} WHERE id = %s)")
+    conninfo = url.partition("?")[0]
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        await conn.execute(query.format(segments, sessions), (payload, session_id))

@@ -15,7 +15,8 @@ from sessionstore import Message, open_store
 from sessionstore._records import utc_now
 from sessionstore.cli import importing
 from sessionstore.cli.demo import DEMO_SESSIONS
-from sessionstore.cli.importing import ImportLine, ImportSummary, import_sessions
+from sessionstore.cli.import_writing import ImportSummary, import_sessions
+from sessionstore.cli.importing import ImportLine
 
 
 @pytest.fixture
@@ -140,11 +141,11 @@ def test_import_conflicts_skip_and_replace(url: str, tmp_path: Path) -> None:
     source.write_text(jsonl([session_line("a", "new"), session_line("b", "new")]))
     skipped = invoke("import", str(source), "--url", url, "--on-conflict", "skip")
     assert skipped.exit_code == 0
-    assert "(1 created, 0 replaced, 1 skipped)" in skipped.stderr
+    assert "(1 created, 0 replaced, 1 skipped, 0 already there)" in skipped.stderr
     assert contents(url) == {"b": [Message.user("old")], "a": [Message.user("new")]}
     replaced = invoke("import", str(source), "--url", url, "--on-conflict", "replace")
     assert replaced.exit_code == 0
-    assert "(0 created, 2 replaced, 0 skipped)" in replaced.stderr
+    assert "(0 created, 2 replaced, 0 skipped, 0 already there)" in replaced.stderr
     assert contents(url) == {"a": [Message.user("new")], "b": [Message.user("new")]}
 
 

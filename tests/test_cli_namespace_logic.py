@@ -24,7 +24,8 @@ from sessionstore.cli.editing import (
     namespace_counts,
     pop_messages,
 )
-from sessionstore.cli.importing import import_sessions, parse_line, validate_import
+from sessionstore.cli.import_writing import import_sessions
+from sessionstore.cli.importing import parse_line, validate_import
 from sessionstore.cli.reading import UnknownSessionError, iter_sessions
 from sessionstore.cli.transfer import copy_namespaces, export_line, write_session
 

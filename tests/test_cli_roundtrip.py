@@ -88,7 +88,10 @@ def test_console_script_runs_every_command(tmp_path: Path) -> None:
     assert exported.returncode == 0 and "exported 2 sessions" in exported.stderr
     imported = sessionstore("import", str(dump), "--url", other)
     assert imported.returncode == 0 and "2 created" in imported.stderr
-    conflict = sessionstore("import", "-", "--url", other, stdin=dump.read_text())
+    again = sessionstore("import", "-", "--url", other, stdin=dump.read_text())
+    assert again.returncode == 0 and "2 already there" in again.stderr
+    changed = dump.read_text().replace("Oslo", "Bergen")
+    conflict = sessionstore("import", "-", "--url", other, stdin=changed)
     assert conflict.returncode == 1 and "already exists" in conflict.stderr
     copied = sessionstore("copy", "--url", url, "--to", other)
     assert copied.returncode == 0 and "copied 2 sessions" in copied.stderr

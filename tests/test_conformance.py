@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import pytest
 
 from plugins._urls import StoreUrls
+from plugins.redis import RedisServer, redis_factory
 from sessionstore import InMemorySessionStore, SessionStore, open_store
 from sessionstore.testing import ConformanceSuite, StoreFactory, StorePairFactory
 
@@ -62,3 +63,11 @@ class TestConformanceWithoutOptions(ConformanceSuite):
     @pytest.fixture
     def store_factory(self) -> StoreFactory:
         return _store_without_options
+
+
+class TestRedisSealedConformance(ConformanceSuite):
+    """The suite on Redis stores that encrypt and compress (the chunked layout)."""
+
+    @pytest.fixture
+    def store_factory(self, redis_server: RedisServer) -> StoreFactory:
+        return redis_factory(redis_server, sealed=True)

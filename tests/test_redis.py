@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from plugins.redis import RedisServer, delete_prefix, redis_factory, unique_prefix
+from plugins.redis import RedisServer, redis_factory
 from plugins.writers import busy_writers
 from sessionstore import (
     BackendError,
@@ -51,20 +51,6 @@ HOSTILE_IDS = [
     "a ",
     "\\",
 ]
-
-
-@pytest.fixture
-async def raw_client(redis_server: RedisServer) -> AsyncIterator[redis.asyncio.Redis]:
-    client = redis.asyncio.Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def prefix(redis_server: RedisServer) -> AsyncIterator[str]:
-    value = unique_prefix()
-    yield value
-    await delete_prefix(redis_server.url, value)
 
 
 async def _keys_under(client: redis.asyncio.Redis, prefix: str) -> set[bytes]:

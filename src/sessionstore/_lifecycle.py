@@ -27,6 +27,17 @@ from sessionstore._hooks import StoreHooks
 __all__ = ["StoreLifecycle"]
 
 
+def _waiter(opening: concurrent.futures.Future[None]) -> asyncio.Future[None]:
+    """An awaitable of ``opening`` whose failure counts as seen even if its caller gave up.
+
+    (A caller cancelled while the open fails would otherwise leave asyncio to log
+    "Future exception was never retrieved" for the open's error.)
+    """
+    waiter = asyncio.wrap_future(opening)
+    waiter.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return waiter
+
+
 class StoreLifecycle(StoreHooks):
     """``open``/``close`` and the async context manager; ``_open``/``_close`` are the hooks."""
 
@@ -61,7 +72,7 @@ class StoreLifecycle(StoreHooks):
                         self._run_open(opening)
                     )
             try:
-                await asyncio.shield(asyncio.wrap_future(opening))
+                await asyncio.shield(_waiter(opening))
             except Exception:
                 if opening.done() and opening.exception() is not None and not self._closed:
                     raise
@@ -96,7 +107,7 @@ class StoreLifecycle(StoreHooks):
         opening = self._opening
         if opening is not None and not opening.done():
             with contextlib.suppress(Exception):
-                await asyncio.shield(asyncio.wrap_future(opening))
+                await asyncio.shield(_waiter(opening))
         await self._close()
 
     @property

@@ -62,6 +62,12 @@ def check_url(url: str) -> None:
             f"store URL {shown!r} cannot be split unambiguously (is its port a number?); if its "
             f"password or user name holds any of / ? # @ :, {_ENCODE_HINT}"
         ) from None
+    try:
+        unquote(url, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidArgumentError(
+            f"store URL {shown!r} has percent-encoded bytes that are not UTF-8 text"
+        ) from None
     if "#" in url:
         raise InvalidArgumentError(
             f"store URL {shown!r} has a '#' (a fragment, which would be dropped); "

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -22,7 +23,7 @@ import redis.asyncio
 
 from plugins._server import free_port, log_tail, scratch_directory, server_unavailable
 from plugins._urls import StoreUrls
-from sessionstore import RedisSessionStore
+from sessionstore import Encryption, RedisSessionStore
 from sessionstore.testing import StoreFactory
 
 
@@ -142,17 +143,41 @@ def unique_prefix() -> str:
     return f"sessionstore-test:{uuid.uuid4().hex}:"
 
 
-def redis_factory(server: RedisServer, *, list_chunk: int | None = None) -> StoreFactory:
+@pytest.fixture
+async def raw_client(redis_server: RedisServer) -> AsyncIterator[redis.asyncio.Redis]:
+    """A plain client of the test server's database 0."""
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def prefix(redis_server: RedisServer) -> AsyncIterator[str]:
+    """A fresh key prefix whose keys are deleted after the test."""
+    value = unique_prefix()
+    yield value
+    await delete_prefix(redis_server.url, value)
+
+
+#: The encryption a sealed store of the tests uses (a fixed test key, never a real one).
+TEST_ENCRYPTION = Encryption({"test-key": bytes(range(32))})
+
+
+def redis_factory(
+    server: RedisServer, *, list_chunk: int | None = None, sealed: bool = False
+) -> StoreFactory:
     """Fresh, empty Redis stores on ``server``, each under its own key prefix.
 
     ``list_chunk``: read listing windows in chunks this small (the store's default if None).
+    ``sealed``: stores that encrypt and compress what they store.
     """
+    rest: dict[str, Any] = {"encryption": TEST_ENCRYPTION, "compression": "zstd"} if sealed else {}
 
     @asynccontextmanager
     async def _redis_store() -> AsyncIterator[RedisSessionStore]:
         prefix = unique_prefix()
         try:
-            async with RedisSessionStore(server.url, key_prefix=prefix) as store:
+            async with RedisSessionStore(server.url, key_prefix=prefix, **rest) as store:
                 if list_chunk is not None:
                     store.list_chunk = list_chunk
                 yield store

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager, closing
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,10 @@ __all__ = [
     "HOSTILE_IDS",
     "dump",
     "in_one_batch",
+    "lower_length_limit",
     "integrity_check",
     "raw",
+    "read_only_view",
     "segment_count",
     "sqlite_store_factory",
     "sqlite_urls",
@@ -114,3 +118,52 @@ def sqlite_urls(tmp_path: Path) -> StoreUrls:
     return StoreUrls(
         new=lambda: f"sqlite:///{tmp_path / f'by-url-{next(numbers)}.db'}", check=integrity_check
     )
+
+
+@contextmanager
+def read_only_view(directory: Path, view: Path) -> Iterator[Path]:
+    """``directory`` seen at ``view`` read-only, for real: a read-only bind mount.
+
+    Root (these tests' usual user) bypasses permission bits, so ``chmod`` proves
+    nothing: the bind mount is read-only media (EROFS) even to root. Without
+    root, ``chmod a-w`` is honest (the kernel enforces it on us) and is used
+    instead. Skips when root may not mount (a container without CAP_SYS_ADMIN).
+    """
+    view.mkdir()
+    if os.geteuid() != 0:
+        view.rmdir()
+        directory.chmod(0o555)
+        try:
+            yield directory
+        finally:
+            directory.chmod(0o755)
+        return
+    mounted = subprocess.run(
+        ["mount", "--bind", "-o", "ro", str(directory), str(view)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot make a read-only bind mount: {mounted.stderr.strip()}")
+    try:
+        # Older mount(8) ignores "ro" on --bind: remount the bind read-only to be sure.
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(view)], check=True)
+        assert os.statvfs(view).f_flag & os.ST_RDONLY, "the view is not read-only"
+        yield view
+    finally:
+        subprocess.run(["umount", str(view)], check=True)
+
+
+async def lower_length_limit(store: SQLiteSessionStore, limit: int) -> None:
+    """Set ``SQLITE_LIMIT_LENGTH`` (the most bytes in one blob or row) on ``store``'s own two
+    connections, as a SQLite built with a smaller ``SQLITE_MAX_LENGTH`` would have it: a test
+    of what SQLite cannot store then needs megabytes, not the default gigabyte."""
+    await store.open()
+    writer, reader = store._writer, store._reader
+    assert writer is not None and reader is not None
+
+    def lower(conn: sqlite3.Connection, *_: object) -> None:
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limit)
+        assert conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH) == limit
+
+    await writer.submit(lower)
+    await reader.submit(lower)

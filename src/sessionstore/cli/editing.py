@@ -53,6 +53,10 @@ def _assignment(text: str) -> tuple[str, Any]:
             raise InvalidArgumentError(
                 f"{safe_text(key, quote=True)}: {safe_text(value, quote=True)} is not JSON: {exc}"
             ) from exc
+        except RecursionError as exc:
+            raise InvalidArgumentError(
+                f"{safe_text(key, quote=True)}: the JSON value is nested too deeply"
+            ) from exc
         if parsed is None:
             raise InvalidArgumentError(
                 f"{safe_text(key, quote=True)}: null removes a key; use --unset {safe_text(key)}"

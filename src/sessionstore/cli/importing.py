@@ -6,7 +6,7 @@ be a pipe:
 
 - each line is parsed and validated (JSON, fields, id, namespace, attributes,
   messages, timestamps), its (namespace, id) checked against those met
-  before, and the problems counted (the first ``_MAX_REPORTED`` kept, with
+  before, and the problems counted (the first ``MAX_REPORTED`` kept, with
   their line numbers);
 - the (namespace, id) keys, each with the line it is on, stay in a
   ``SeenIds``: the check for ids the store already has needs nothing else;
@@ -26,35 +26,32 @@ from __future__ import annotations
 import struct
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, Literal, Self
 
 import msgspec
 
+from sessionstore._arguments import aware
 from sessionstore._attributes import encode_attributes, validate_attributes
-from sessionstore._errors import ConflictError, InvalidArgumentError, SessionStoreError
+from sessionstore._depth import MAX_MESSAGE_DEPTH, stack_safe
+from sessionstore._errors import InvalidArgumentError, SessionStoreError
 from sessionstore._messages import Message, encode_messages
 from sessionstore._records import validate_session_id
-from sessionstore._store import SessionStore
-from sessionstore.cli.reading import check_namespace, in_namespace, namespace_label
+from sessionstore.cli.reading import check_namespace, namespace_label
 from sessionstore.cli.seen_ids import IN_MEMORY, SeenIds
 from sessionstore.cli.text import json_type_name, safe_text
-from sessionstore.cli.transfer import write_session
 
 __all__ = [
+    "MAX_REPORTED",
     "ImportFile",
-    "ImportInterruptedError",
     "ImportLine",
-    "ImportSummary",
     "LineProblem",
     "OnConflict",
-    "import_sessions",
     "describe",
     "parse_line",
     "split_key",
     "validate_import",
-    "write_import",
 ]
 
 OnConflict = Literal["fail", "skip", "replace"]
@@ -62,14 +59,10 @@ OnConflict = Literal["fail", "skip", "replace"]
 _REQUIRED_FIELDS = ("id", "messages")
 _OPTIONAL_FIELDS = ("created_at", "updated_at", "namespace", "attributes")
 _TIMESTAMP_FIELDS = ("created_at", "updated_at")
-_MAX_REPORTED = 20
+MAX_REPORTED = 20
 
 # A spooled session is its msgpack encoding after its length in this header.
 _SPOOL_HEADER = struct.Struct(">Q")
-
-
-class ImportInterruptedError(SessionStoreError):
-    """An import found a conflict only while writing; earlier sessions are already written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +74,6 @@ class LineProblem:
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.problem}"
-
-
-@dataclass(slots=True)
-class ImportSummary:
-    """The outcome of an import: sessions created, replaced and skipped, or the problems found."""
-
-    created: int = 0
-    replaced: int = 0
-    skipped: int = 0
-    problems: list[LineProblem] = field(default_factory=list)
-    problem_count: int = 0
 
 
 class ImportLine(msgspec.Struct, frozen=True, array_like=True):
@@ -147,9 +129,13 @@ def parse_line(line: bytes, namespace: str | None = None) -> ImportLine:
     ``namespace``, when given, is where the session goes whatever the line says.
     """
     try:
-        value = msgspec.json.decode(line)
+        value = stack_safe(msgspec.json.decode, line)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise InvalidArgumentError(f"not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # even a fresh thread's stack is too shallow for it
+        raise InvalidArgumentError(
+            f"nested too deeply to read (a message may nest {MAX_MESSAGE_DEPTH} levels)"
+        ) from exc
     if not isinstance(value, dict):
         raise InvalidArgumentError(f"expected a JSON object, got {json_type_name(value)}")
     unknown = sorted(set(value) - set(_REQUIRED_FIELDS) - set(_OPTIONAL_FIELDS))
@@ -190,7 +176,7 @@ def _parse_timestamp(name: str, value: Any) -> datetime:
         raise InvalidArgumentError(f'"{name}" is not an ISO-8601 timestamp: {value!r}') from exc
     if moment.utcoffset() is None:
         raise InvalidArgumentError(f'"{name}" has no UTC offset: {value!r}')
-    return moment
+    return aware(f'"{name}"', moment)  # restore's own check: it must be expressible in UTC
 
 
 def _lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -213,6 +199,8 @@ class ImportFile:
     def __init__(self, *, in_memory: int = IN_MEMORY, namespace: str | None = None) -> None:
         self.problems: list[LineProblem] = []
         self.problem_count = 0
+        #: The most bytes of encoded messages one session holds (checked against a store's limit).
+        self.largest_messages = 0
         self._namespace = namespace
         self._first_line = SeenIds(in_memory)
         self._spool: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
@@ -247,13 +235,14 @@ class ImportFile:
         if earlier != number:
             self._problem(number, f"duplicate id {describe(session.key)} (first on line {earlier})")
         elif not self.problem_count:  # after a problem nothing will be written
+            self.largest_messages = max(self.largest_messages, len(session.messages))
             encoded = _SPOOL_ENCODER.encode(session)
             self._spool.write(_SPOOL_HEADER.pack(len(encoded)))
             self._spool.write(encoded)
 
     def _problem(self, number: int, problem: str) -> None:
         self.problem_count += 1
-        if len(self.problems) < _MAX_REPORTED:
+        if len(self.problems) < MAX_REPORTED:
             self.problems.append(LineProblem(number, problem))
 
     def __len__(self) -> int:
@@ -289,104 +278,3 @@ def validate_import(
     """Check every line of ``stream``; return (first problems, number of problems, sessions)."""
     with ImportFile.read(stream, in_memory=in_memory) as imported:
         return imported.problems, imported.problem_count, len(imported)
-
-
-async def import_sessions(
-    store: SessionStore,
-    stream: Iterable[bytes],
-    on_conflict: OnConflict = "fail",
-    *,
-    namespace: str | None = None,
-) -> ImportSummary:
-    """Import a JSON Lines file into ``store``: ``ImportFile.read``, then ``write_import``.
-
-    ``stream`` is read once, so it may be a pipe. ``namespace``: as for ``ImportFile.read``.
-    """
-    with ImportFile.read(stream, namespace=namespace) as imported:
-        return await write_import(store, imported, on_conflict)
-
-
-async def write_import(
-    store: SessionStore, imported: ImportFile, on_conflict: OnConflict = "fail"
-) -> ImportSummary:
-    """Write the sessions of ``imported`` into ``store``, or return the problems and write nothing.
-
-    A bad line, a duplicate id, or (with ``on_conflict="fail"``) an id already
-    in the store means nothing is written and the problems are returned. Each
-    session is one ``restore`` (or ``save``, see ``write_session``), so none is
-    ever half-written. A line's created_at and updated_at are kept when it has
-    both and the store ``supports_restore``; otherwise the store stamps the time
-    of the import.
-    """
-    if imported.problem_count:
-        return ImportSummary(problems=imported.problems, problem_count=imported.problem_count)
-    summary = ImportSummary()
-    if on_conflict == "fail":
-        summary.problems, summary.problem_count = await _existing(store, imported.ids())
-        if summary.problem_count:
-            return summary
-    for session in imported.sessions():
-        await _write(store, session, on_conflict, summary)
-    return summary
-
-
-async def _existing(
-    store: SessionStore, ids: Iterable[tuple[str, int]]
-) -> tuple[list[LineProblem], int]:
-    """The ids (with their lines) that ``store`` already has: the first few, and how many."""
-    problems: list[LineProblem] = []
-    count = 0
-    for key, number in ids:
-        namespace, session_id = split_key(key)
-        if await in_namespace(store, namespace).get(session_id) is None:
-            continue
-        count += 1
-        if len(problems) < _MAX_REPORTED:
-            problems.append(
-                LineProblem(
-                    number,
-                    f"session {describe(key)} already exists in the store "
-                    "(use --on-conflict skip or replace)",
-                )
-            )
-    return problems, count
-
-
-async def _write(
-    store: SessionStore, session: ImportLine, on_conflict: OnConflict, summary: ImportSummary
-) -> None:
-    """Write one session as ``on_conflict`` says and count it in ``summary``."""
-    messages = session.decode_messages()
-    target = in_namespace(store, session.namespace)
-    if on_conflict == "replace":
-        record = await write_session(
-            target,
-            session.session_id,
-            messages,
-            session.timestamps,
-            attributes=session.decode_attributes(),
-        )
-        if record.version == 1:
-            summary.created += 1
-        else:
-            summary.replaced += 1
-        return
-    try:
-        await write_session(
-            target,
-            session.session_id,
-            messages,
-            session.timestamps,
-            attributes=session.decode_attributes(),
-            expected_version=0,
-        )
-    except ConflictError as exc:
-        if on_conflict == "fail":
-            raise ImportInterruptedError(
-                f"session {describe(session.key)} was created by another "
-                f"writer during the import; stopped after importing {summary.created} "
-                "sessions"
-            ) from exc
-        summary.skipped += 1
-    else:
-        summary.created += 1

@@ -10,14 +10,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sessionstore._arguments import aware, check_count
 from sessionstore._errors import CorruptSessionError, InvalidArgumentError
-from sessionstore._records import ListOptions, SessionId, SessionRecord
+from sessionstore._records import SessionId, SessionRecord
 from sessionstore._store import SessionStore
 from sessionstore.cli.reading import PAGE_SIZE, in_namespace, scan_once
 
 __all__ = [
     "Finding",
     "count_prunable",
+    "cutoff_before",
     "delete_sessions",
     "diagnose",
     "parse_duration",
@@ -43,6 +45,17 @@ def parse_duration(text: str) -> timedelta:
         return timedelta(seconds=amount * _UNIT_SECONDS[match.group(2)])
     except OverflowError as exc:
         raise InvalidArgumentError(f"invalid duration {text!r}: too large") from exc
+
+
+def cutoff_before(now: datetime, text: str) -> datetime:
+    """``now`` minus the duration ``text`` (``parse_duration``); InvalidArgumentError if too far."""
+    duration = parse_duration(text)
+    try:
+        return now - duration
+    except OverflowError as exc:
+        raise InvalidArgumentError(
+            f"invalid duration {text!r}: too large (it reaches back before the year 1)"
+        ) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,24 +124,31 @@ async def count_prunable(
     keep_newest: int | None,
     page_size: int = PAGE_SIZE,
 ) -> int:
-    """How many sessions ``store.prune`` with these arguments would delete now (reads only)."""
+    """How many sessions ``store.prune`` with these arguments would delete now (reads only).
+
+    Selected as ``prune`` selects: the sessions before the newest ``keep_newest``
+    in listing order, of those the ones last written before ``updated_before``.
+    One pass of ``scan`` (a cursor, so each page costs the same however far
+    the count has got), stopped after the last candidate.
+    """
     if updated_before is None and keep_newest is None:
         raise InvalidArgumentError("prune needs updated_before, keep_newest or both")
+    before = None if updated_before is None else aware("updated_before", updated_before)
+    check_count("keep_newest", keep_newest, optional=True)
     candidates: int | None = None
     if keep_newest is not None:
         candidates = max(0, await store.count() - keep_newest)
-        if updated_before is None:
+        if before is None or candidates == 0:
             return candidates
-    assert updated_before is not None
+    assert before is not None
     doomed = 0
-    offset = 0
-    while candidates is None or offset < candidates:
-        limit = page_size if candidates is None else min(page_size, candidates - offset)
-        page = await store.list_paginated(ListOptions(offset=offset, limit=limit))
-        doomed += sum(1 for record in page if record.updated_at < updated_before)
-        if len(page) < limit:
+    seen = 0
+    async for record in store.scan(page_size=page_size):
+        if record.updated_at < before:
+            doomed += 1
+        seen += 1
+        if seen == candidates:
             break
-        offset += len(page)
     return doomed
 
 

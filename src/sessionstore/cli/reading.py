@@ -7,9 +7,9 @@ Only the public ``SessionStore`` API is used, so every backend behaves alike.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
-from sessionstore._errors import InvalidArgumentError
+from sessionstore._errors import CorruptSessionError, InvalidArgumentError
 from sessionstore._messages import Message
 from sessionstore._records import SessionId, SessionRecord, validate_namespace, validate_session_id
 from sessionstore._store import SessionStore
@@ -86,7 +86,11 @@ async def scan_once(
 
 
 async def iter_sessions(
-    store: SessionStore, ids: Sequence[str] | None = None, *, page_size: int = PAGE_SIZE
+    store: SessionStore,
+    ids: Sequence[str] | None = None,
+    *,
+    page_size: int = PAGE_SIZE,
+    on_unreadable: Callable[[SessionRecord, CorruptSessionError], None] | None = None,
 ) -> AsyncIterator[tuple[SessionRecord, list[Message]]]:
     """Yield ``(record, transcript)`` for ``ids`` (all must exist) or for every session.
 
@@ -96,10 +100,18 @@ async def iter_sessions(
     meanwhile may come with its earlier state. A session deleted between
     listing and loading is skipped. Each record and its transcript are read
     together (``snapshot``), so the record's attributes go with those messages.
+    A session that cannot be read (CorruptSessionError) goes to ``on_unreadable``
+    and is skipped; without ``on_unreadable`` the error propagates.
     """
     records = scan_once(store, page_size) if ids is None else _named(store, ids)
     async for record in records:
-        snapshot = await store.snapshot(record.id)
+        try:
+            snapshot = await store.snapshot(record.id)
+        except CorruptSessionError as exc:
+            if on_unreadable is None:
+                raise
+            on_unreadable(record, exc)
+            continue
         if snapshot is not None:
             yield snapshot.record, snapshot.messages
 

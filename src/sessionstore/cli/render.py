@@ -6,13 +6,12 @@ escaped, so a transcript containing ``[bold]`` or an ANSI escape prints as itsel
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
-from rich.json import JSON
+from rich.highlighter import JSONHighlighter
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -26,7 +25,7 @@ from sessionstore._messages import (
     ToolUseBlock,
 )
 from sessionstore._records import SessionRecord
-from sessionstore.cli.text import encode_json, format_timestamp, safe_text
+from sessionstore.cli.text import encode_json, format_timestamp, pretty_json, safe_text
 
 __all__ = [
     "ROLE_STYLES",
@@ -107,9 +106,12 @@ def decoded_size(data: str) -> int:
     return max(0, len(compact) * 3 // 4 - padding)
 
 
-def _pretty_json(value: Any) -> JSON:
-    # json.dumps escapes control characters, so the result is terminal-safe.
-    return JSON(json.dumps(value, ensure_ascii=False, default=str), indent=2)
+_JSON_COLOURS = JSONHighlighter()
+
+
+def _pretty_json(value: Any) -> Text:
+    # pretty_json escapes every unsafe character (rich's JSON would decode them again).
+    return _JSON_COLOURS(Text(pretty_json(value)))
 
 
 def _label(text: str, style: str) -> Text:

@@ -7,6 +7,14 @@ used (``import sessionstore.integrations`` imports no framework):
   ``Session`` of the OpenAI Agents SDK (``pip install 'sessionstore[openai-agents]'``).
 - ``sessionstore.integrations.langchain``: ``SessionStoreChatMessageHistory``,
   LangChain's chat history (``pip install 'sessionstore[langchain]'``).
+- ``sessionstore.integrations.llama_index``: ``SessionStoreChatStore``, the
+  ``AsyncDBChatStore`` LlamaIndex's ``Memory`` keeps messages in
+  (``pip install 'sessionstore[llama-index]'``).
+- ``sessionstore.integrations.pydantic_ai``: ``SessionStoreConversationStore``,
+  PydanticAI's ``ConversationStore``, and ``SessionStoreMessageHistory`` for
+  ``message_history=`` (``pip install 'sessionstore[pydantic-ai]'``).
+- ``sessionstore.integrations.google_adk``: ``SessionStoreSessionService``, a
+  Google ADK session service (``pip install 'sessionstore[google-adk]'``).
 
 Every adapter takes ``store=`` as a ``SessionStore`` (a namespace view is
 fine), a URL, or None for ``$SESSIONSTORE_URL`` then the default; stores

@@ -48,6 +48,24 @@ How it works, and why:
   Scores stay exact: a sequence or a microsecond timestamp below 2**53 is
   exact in a double. The scripts derive keys from session ids, so all of a
   store's keys must live on one server: Redis Cluster is not supported.
+- Data at rest: with ``encryption=`` or ``compression=``, no Lua script can
+  split, join or cut a payload, so such a store keeps transcripts in the
+  *chunked* layout (``chunks``): the list holds sealed JSON-array chunks, each
+  bound to its first message index, beside a string of those indexes that
+  slices binary-search; attributes are one sealed hash field ``a``. Its writes
+  read, seal in Python and run one script guarded by the version read; an
+  append is one RPUSH and APPEND (and needs no read when this store wrote the
+  session last), a pop or replace_tail reseals only the chunk it cuts, a fork
+  reads the source and reseals everything under the target (ciphertext is
+  bound to its session). Ids, namespaces, counts, timestamps and versions stay
+  readable. Plain sessions read as they are and are sealed by their next
+  write; a plain store reads and edits chunked sessions through the same path
+  (compressed ones it can read; encrypted ones need the keys).
+- The key prefix must end with ``:``, so the store's own names (``seq``,
+  ``order``, ``m:...``) cannot meet another application's keys; and every write
+  script first checks that each key it may write holds the type the store keeps
+  there (``guards``): a foreign key fails the call with ``BackendError`` before
+  anything is written. A URL's path must be ``/<database number>`` or nothing.
 - Sessions written by the released backend (a list of JSON-array segments)
   are read as they are, and rewritten in the current layout by the first
   write that needs message positions (append, pop, replace_tail, fork).
@@ -72,9 +90,10 @@ How it works, and why:
   building a store raises ``MissingDependencyError`` naming the extra.
 
 Modules: ``store`` (the store class and its per-session hooks), ``queries``
-(its listing hooks), ``pool`` (the per-loop clients, scripts by SHA and error
-translation), ``codec`` (keys and the values scripts take and return),
-``lua``, ``scripts`` and ``listing`` (the Lua scripts).
+(its listing hooks), ``sealed`` and ``sealed_edits`` (the chunked layout's
+hooks), ``pool`` (the per-loop clients, scripts by SHA and error translation),
+``codec`` (keys and the values scripts take and return), ``lua``, ``scripts``,
+``listing``, ``chunks`` and ``guards`` (the Lua scripts).
 """
 
 from __future__ import annotations

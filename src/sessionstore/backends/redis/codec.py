@@ -12,16 +12,26 @@ import sys
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
 from sessionstore._attributes import MAX_ATTRIBUTES_BYTES, decode_attributes
-from sessionstore._errors import CorruptSessionError, InvalidArgumentError
+from sessionstore._errors import (
+    ConflictError,
+    CorruptSessionError,
+    InvalidArgumentError,
+    SessionNotFoundError,
+)
 from sessionstore._messages import EncodedMessages, Message, decode_segments
 from sessionstore._records import SessionId, SessionRecord, record_from_stored
+from sessionstore._rest import PayloadCodec, payload_place
 
 __all__ = [
+    "SessionKeys",
+    "script_failure",
+    "ChunkedSession",
+    "open_attributes",
     "INDEX_LIMIT",
     "clamp",
     "RECORD_FIELDS",
@@ -153,18 +163,73 @@ def too_big(size: Any) -> InvalidArgumentError:
     )
 
 
-def record_from_reply(session_id: SessionId, reply: Sequence[Any]) -> SessionRecord:
+class SessionKeys(NamedTuple):
+    """The Redis keys holding one session: metadata hash, transcript list, saved bulk."""
+
+    meta: str
+    segments: str
+    bulk: str
+    bulk_ends: str
+
+
+def script_failure(
+    action: str, session_id: SessionId, expected: int | None, reply: Any
+) -> Exception:
+    """The error of a write script's failure reply."""
+    kind = reply[0]
+    if kind == b"chunked":
+        return ChunkedSession()
+    if kind == b"conflict":
+        assert expected is not None
+        return ConflictError(session_id, expected=expected, actual=int(reply[1]))
+    if kind == b"too_big":
+        return too_big(reply[1])
+    if kind == b"missing":
+        return SessionNotFoundError(session_id, action)
+    raise AssertionError(f"unexpected reply {reply!r}")  # pragma: no cover
+
+
+class ChunkedSession(Exception):
+    """A plain script met a session in the chunked (sealed) layout: go the chunked way."""
+
+
+def open_attributes(
+    codec: PayloadCodec | None, namespace: str, session_id: str, raw: bytes
+) -> bytes:
+    """Stored attributes as JSON: sealed ones (led by NUL) unsealed, plain ones as they are."""
+    if raw[:1] != b"\0":
+        return raw
+    if codec is None:  # pragma: no cover - every store passes its codec
+        raise CorruptSessionError(session_id, "its attributes are sealed")
+    return codec.unseal(raw, payload_place(namespace, session_id, "a"), session_id)
+
+
+def record_from_reply(
+    session_id: SessionId,
+    reply: Sequence[Any],
+    codec: PayloadCodec | None = None,
+    namespace: str = "",
+) -> SessionRecord:
     """The record of a script's ``{count, created_us, updated_us, version, attributes}``."""
-    attributes = decode_attributes(session_id, reply[4])
-    return record_from_stored(session_id, reply[:4], attributes)
+    raw = open_attributes(codec, namespace, session_id, reply[4])
+    return record_from_stored(session_id, reply[:4], decode_attributes(session_id, raw))
 
 
-def record_from_hash(session_id: SessionId, fields: Mapping[bytes, bytes]) -> SessionRecord | None:
+def record_from_hash(
+    session_id: SessionId,
+    fields: Mapping[bytes, bytes],
+    codec: PayloadCodec | None = None,
+    namespace: str = "",
+) -> SessionRecord | None:
     """The record of a metadata hash as HGETALL returns it, or None when there is none."""
     if b"version" not in fields:
         return None
-    parts = [key + b":" + value for key, value in fields.items() if key[:1] == b'"']
-    attributes = decode_attributes(session_id, b"{" + b",".join(parts) + b"}")
+    raw = fields.get(b"a")
+    if raw is None:
+        parts = [key + b":" + value for key, value in fields.items() if key[:1] == b'"']
+        raw = b"{" + b",".join(parts) + b"}"
+    raw = open_attributes(codec, namespace, session_id, raw)
+    attributes = decode_attributes(session_id, raw)
     return record_from_stored(session_id, [fields[name] for name in RECORD_FIELDS], attributes)
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from sessionstore._attributes import decode_attributes
 from sessionstore._records import SessionId, SessionRecord, record_from_stored
+from sessionstore._rest import PayloadCodec
+from sessionstore.backends.redis.codec import open_attributes
 from sessionstore.backends.redis.lua import HELPERS
 
 __all__ = [
@@ -81,6 +83,8 @@ return records(ARGV[3], found)
 DELETE = (
     HELPERS
     + """
+local bad = foreign(listing_keys(ARGV[1], ARGV[2], ARGV[3], {}))
+if bad then return bad end
 drop(ARGV[3], ARGV[4])
 forget_if_empty(ARGV[1], ARGV[2], ARGV[3])
 return 1
@@ -91,6 +95,8 @@ return 1
 CLEAR = (
     HELPERS
     + """
+local bad = foreign(listing_keys(ARGV[1], ARGV[2], ARGV[3], {}))
+if bad then return bad end
 local ids = redis.call('ZRANGE', ARGV[3] .. 'order', 0, tonumber(ARGV[4]) - 1)
 for _, id in ipairs(ids) do drop(ARGV[3], id) end
 forget_if_empty(ARGV[1], ARGV[2], ARGV[3])
@@ -104,6 +110,8 @@ return #ids
 PRUNE = (
     HELPERS
     + """
+local bad = foreign(listing_keys(ARGV[1], ARGV[2], ARGV[3], {}))
+if bad then return bad end
 local prefix, ns, base = ARGV[1], ARGV[2], ARGV[3]
 local order, updated = base .. 'order', base .. 'updated'
 local keep, batch = tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -146,12 +154,15 @@ return {deleted, kept, more}
 )
 
 
-def sequenced_records(flat: list[Any]) -> list[tuple[int, SessionRecord]]:
+def sequenced_records(
+    flat: list[Any], codec: PayloadCodec | None = None, namespace: str = ""
+) -> list[tuple[int, SessionRecord]]:
     """(sequence, record) pairs from a listing script's flat reply of seven fields each."""
     pairs = []
     for start in range(0, len(flat), 7):
         session_id = SessionId(flat[start + 1].decode("utf-8"))
-        attributes = decode_attributes(session_id, flat[start + 6])
+        raw = open_attributes(codec, namespace, session_id, flat[start + 6])
+        attributes = decode_attributes(session_id, raw)
         record = record_from_stored(session_id, flat[start + 2 : start + 6], attributes)
         pairs.append((int(flat[start]), record))
     return pairs

@@ -6,8 +6,9 @@ The layout they work on is described in ``scripts`` and the package docstring.
 from __future__ import annotations
 
 from sessionstore._attributes import MAX_ATTRIBUTES_BYTES
+from sessionstore.backends.redis.guards import GUARDS
 
-__all__ = ["HEADER", "HELPERS", "MAX_STRING_BYTES"]
+__all__ = ["CHUNKED", "HEADER", "HELPERS", "MAX_STRING_BYTES"]
 
 #: The longest string Redis stores or takes as one argument (``proto-max-bulk-len``'s
 #: default): the most a write may carry, and a bulk that a fold would make longer
@@ -16,12 +17,16 @@ MAX_STRING_BYTES = 512 * 1024 * 1024
 
 #: The first element of a transcript list in the current layout.
 HEADER = b"#sessionstore:2"
+#: The first element of a transcript list in the sealed layout (see ``chunks``).
+CHUNKED = b"#sessionstore:3"
 
 # Shared by every script. Attribute fields of the metadata hash are the
 # attribute keys as JSON strings (so they start with a double quote, byte 34),
 # their values JSON; the other fields are the record's own. Session scripts take
-# KEYS meta, list, bulk, ends.
-HELPERS = f"""
+# KEYS meta, list, bulk, ends. A sealed store keeps the attributes as one sealed
+# field ``a`` instead (see ``chunks``), which ``record`` returns as it is.
+HELPERS = (
+    f"""
 local HEADER = '{HEADER.decode()}'
 local function hex(id)
   return (string.gsub(id, '.', function(c) return string.format('%02x', string.byte(c)) end))
@@ -37,8 +42,10 @@ local function record(meta)
     end
   end
   if fields.version == nil then return nil end
+  local attributes = fields.a
+  if attributes == nil then attributes = '{{' .. table.concat(parts, ',') .. '}}' end
   return {{fields.message_count, fields.created_us, fields.updated_us, fields.version,
-    '{{' .. table.concat(parts, ',') .. '}}'}}
+    attributes}}
 end
 local function touch(prefix, ns, base, id, now)
   local seq = redis.call('INCR', base .. 'seq')
@@ -202,3 +209,5 @@ local function check(version)
   return nil
 end
 """
+    + GUARDS
+)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -46,7 +47,7 @@ else:
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["DRIVER_MISSING", "RedisConnections", "Script", "check_url"]
+__all__ = ["DRIVER_MISSING", "RedisConnections", "Script", "check_prefix", "check_url"]
 
 _SCHEMES = ("redis", "rediss", "unix")
 
@@ -271,4 +272,28 @@ def check_url(url: object) -> str:
     if urlsplit(url).scheme.lower() not in _SCHEMES:
         known = ", ".join(f"{name}://" for name in _SCHEMES)
         raise InvalidArgumentError(f"not a Redis URL: {shown!r} (expected {known})")
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "unix" and not re.fullmatch(r"/?|/[0-9]+", parts.path):
+        # The path is not shown apart: a raw '/' in a password would put part of it there.
+        raise InvalidArgumentError(
+            f"Redis URL {shown!r}: the path must be /<database number> (a non-negative "
+            "integer) or nothing (percent-encode any '/', '#', '?' or '@' in a password)"
+        )
     return shown
+
+
+def check_prefix(prefix: object) -> str:
+    """``prefix`` if it is a usable key prefix: a str ending with ``:``.
+
+    An empty prefix, or one not ending with the separator, would put the
+    store's bookkeeping keys (``seq``, ``order``, ``updated``) or its session
+    keys where another application's keys may be (``appseq``, ``seq``).
+    """
+    if not isinstance(prefix, str):
+        raise InvalidArgumentError(f"key_prefix must be a str, got {type(prefix).__name__}")
+    if not prefix.endswith(":"):
+        raise InvalidArgumentError(
+            f"key_prefix must end with ':' so the store's keys cannot collide with another "
+            f"application's (e.g. 'myapp:sessions:'), got {prefix!r}"
+        )
+    return prefix

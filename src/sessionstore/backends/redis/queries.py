@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sessionstore._records import ListOptions, SessionId, SessionRecord, micros_from_datetime
+from sessionstore._rest import PayloadCodec
 from sessionstore._store import SessionStore
 from sessionstore.backends.redis import listing
 from sessionstore.backends.redis.codec import NamespaceKeys
@@ -30,6 +31,7 @@ class RedisListing(SessionStore):
     #: Listing windows larger than this are read in chunks of this many sessions.
     list_chunk: int = listing.LIST_CHUNK
     _connections: RedisConnections
+    _codec: PayloadCodec
     _prefix: str
 
     def _keys(self, namespace: str) -> NamespaceKeys:
@@ -60,7 +62,8 @@ class RedisListing(SessionStore):
     ) -> list[tuple[int, SessionRecord]]:
         """The sessions at ranks ``start..stop`` of the listing, with their sequences, at once."""
         args = [*self._common(namespace), start, stop, "1" if newest_first else "0"]
-        return listing.sequenced_records(await self._script("list", _LIST, args))
+        reply = await self._script("list", _LIST, args)
+        return listing.sequenced_records(reply, self._codec, namespace)
 
     async def _list_in_chunks(self, namespace: str, options: ListOptions) -> list[SessionRecord]:
         """A window of more than ``list_chunk`` sessions, read oldest first a chunk at a time.
@@ -98,7 +101,8 @@ class RedisListing(SessionStore):
         self, namespace: str, after: int, limit: int
     ) -> list[tuple[int, SessionRecord]]:
         args = [*self._common(namespace), after, limit]
-        return listing.sequenced_records(await self._script("scan", _SCAN, args))
+        reply = await self._script("scan", _SCAN, args)
+        return listing.sequenced_records(reply, self._codec, namespace)
 
     async def _count(self, namespace: str) -> int:
         order = self._keys(namespace).order

@@ -20,17 +20,23 @@ early and blanks the rest, so the bulk string stays one JSON array. A slice
 comes back as ``{bulk piece, list items}``: the bulk's messages as
 comma-joined JSON ('' for none), then the list's.
 
+A session written by a store that seals its payloads (see ``chunks``) keeps its
+attributes as one sealed field ``a`` of the metadata hash, which ``record``
+returns as they are; a script that would merge attributes into it, or copy it
+to another session, answers ``{'chunked'}`` and the store does it in Python.
+
 A list written by the released backend holds JSON-array segments instead (its
 first element starts with ``[``); the scripts answer ``{'legacy'}`` or hand
 back the segments, and the store rewrites the session in this layout
-(``UPGRADE``).
+(``chunks.UPGRADE``).
 """
 
 from __future__ import annotations
 
-from sessionstore.backends.redis.lua import HEADER, HELPERS
+from sessionstore.backends.redis.lua import CHUNKED, HEADER, HELPERS
 
 __all__ = [
+    "CHUNKED",
     "FORK",
     "HEADER",
     "HELPERS",
@@ -38,7 +44,6 @@ __all__ = [
     "REPLACE_TAIL",
     "SNAPSHOT",
     "UPDATE_ATTRIBUTES",
-    "UPGRADE",
     "WRITE",
 ]
 
@@ -62,6 +67,8 @@ local function failed_with(reply)
   redis.call('DEL', KEYS[5], KEYS[6])
   return reply
 end
+local bad = foreign(write_keys(KEYS, 1))
+if bad then return failed_with(bad) end
 local stored = redis.call('HMGET', meta, 'version', 'message_count', 'created_us')
 local version = tonumber(stored[1]) or 0
 local failed = check(version)
@@ -69,6 +76,7 @@ if failed then return failed_with(failed) end
 local mode, n = ARGV[7], tonumber(ARGV[9])
 local appending = mode == 'append' and version > 0
 if appending and not current_layout(list) then return failed_with({'legacy'}) end
+if n >= 0 and redis.call('HEXISTS', meta, 'a') == 1 then return failed_with({'chunked'}) end
 if n >= 0 then
   local size = set_attributes(meta, 11, n, mode == 'restore')
   if size then return failed_with({'too_big', size}) end
@@ -121,6 +129,8 @@ POP = (
     HELPERS
     + """
 local meta, list = KEYS[1], KEYS[2]
+local bad = foreign(write_keys(KEYS, 1))
+if bad then return bad end
 local stored = redis.call('HMGET', meta, 'version', 'message_count', 'bulk')
 local version = tonumber(stored[1]) or 0
 local failed = check(version)
@@ -144,6 +154,8 @@ REPLACE_TAIL = (
     HELPERS
     + """
 local meta, list = KEYS[1], KEYS[2]
+local bad = foreign(write_keys(KEYS, 1))
+if bad then return bad end
 local stored = redis.call('HMGET', meta, 'version', 'message_count', 'bulk')
 local version = tonumber(stored[1]) or 0
 local failed = check(version)
@@ -167,8 +179,11 @@ return {'ok', record(meta)}
 FORK = (
     HELPERS
     + """
+local bad = foreign(write_keys(KEYS, 5))
+if bad then return bad end
 local source = redis.call('HMGET', KEYS[1], 'version', 'message_count')
 if source[1] == false then return {'missing'} end
+if redis.call('HEXISTS', KEYS[1], 'a') == 1 then return {'chunked'} end
 local target = redis.call('HMGET', KEYS[5], 'version', 'created_us')
 local version = tonumber(target[1]) or 0
 local failed = check(version)
@@ -198,27 +213,16 @@ UPDATE_ATTRIBUTES = (
     HELPERS
     + """
 local meta = KEYS[1]
+local bad = foreign({meta, 'hash'})
+if bad then return bad end
 local version = tonumber(redis.call('HGET', meta, 'version')) or 0
 local failed = check(version)
 if failed then return failed end
 if version == 0 then return {'missing'} end
+if redis.call('HEXISTS', meta, 'a') == 1 then return {'chunked'} end
 local size = set_attributes(meta, 8, tonumber(ARGV[7]), false)
 if size then return {'too_big', size} end
 redis.call('HSET', meta, 'version', version + 1)
 return {'ok', record(meta)}
-"""
-)
-
-#: Rewrite a released-layout session in this layout (its messages as the bulk), if
-#: it is still at the version read. KEYS: the session's. ARGV: version, MESSAGES.
-#: Returns 1 when the session is in the current layout now, 0 when it changed.
-UPGRADE = (
-    HELPERS
-    + """
-if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
-if current_layout(KEYS[2]) then return 1 end
-set_bulk(KEYS, ARGV[2], ARGV[3])
-redis.call('HDEL', KEYS[1], 'tail_run')
-return 1
 """
 )

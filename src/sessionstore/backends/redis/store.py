@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from sessionstore._errors import ConflictError, InvalidArgumentError, SessionNotFoundError
 from sessionstore._messages import EncodedMessages, Message, decode_segments
@@ -23,10 +23,13 @@ from sessionstore._records import (
     resolve_slice,
     utc_now,
 )
-from sessionstore.backends.redis import scripts
+from sessionstore._rest import Encryption, make_codec
+from sessionstore.backends.redis import chunks, scripts
 from sessionstore.backends.redis.codec import (
     INDEX_LIMIT,
+    ChunkedSession,
     NamespaceKeys,
+    SessionKeys,
     attribute_args,
     clamp,
     decode_items,
@@ -34,13 +37,18 @@ from sessionstore.backends.redis.codec import (
     items_args,
     message_args,
     record_from_hash,
-    record_from_reply,
+    script_failure,
     split_segments,
-    too_big,
 )
 from sessionstore.backends.redis.lua import MAX_STRING_BYTES
-from sessionstore.backends.redis.pool import DRIVER_MISSING, RedisConnections, Script, check_url
-from sessionstore.backends.redis.queries import RedisListing
+from sessionstore.backends.redis.pool import (
+    DRIVER_MISSING,
+    RedisConnections,
+    Script,
+    check_prefix,
+    check_url,
+)
+from sessionstore.backends.redis.sealed_edits import SealedEdits
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -60,19 +68,10 @@ _POP = Script(scripts.POP)
 _REPLACE_TAIL = Script(scripts.REPLACE_TAIL)
 _FORK = Script(scripts.FORK)
 _UPDATE_ATTRIBUTES = Script(scripts.UPDATE_ATTRIBUTES)
-_UPGRADE = Script(scripts.UPGRADE)
+_UPGRADE = Script(chunks.UPGRADE)
 
 
-class SessionKeys(NamedTuple):
-    """The Redis keys holding one session: metadata hash, transcript list, saved bulk."""
-
-    meta: str
-    segments: str
-    bulk: str
-    bulk_ends: str
-
-
-class RedisSessionStore(RedisListing):
+class RedisSessionStore(SealedEdits):
     """Sessions in Redis (standalone server), shared safely by processes and machines.
 
     Give either ``url`` (``redis://[user:password@]host:port/db``, ``rediss://...``,
@@ -81,7 +80,9 @@ class RedisSessionStore(RedisListing):
     so the store keeps one per loop: from ``url``, or built with the connection
     settings of the ``client`` you pass (which the store never uses or closes).
     Every key lives under ``key_prefix``, so stores with different prefixes share a
-    database without seeing each other.
+    database without seeing each other. The prefix must end with ``:`` (the
+    store's own key names follow it: ``seq``, ``order``, ``m:...``), so that it
+    cannot run into another application's key names.
 
     A store made from ``url`` opens at most ``max_connections`` connections per
     event loop; when all are busy, calls queue for a free one and raise
@@ -90,6 +91,9 @@ class RedisSessionStore(RedisListing):
     unreachable or stuck server before raising ``StoreUnavailableError``. The URL's
     query may give each of these four; a value there overrides the argument, and
     every other query option is redis-py's.
+
+    ``encryption`` (an ``Encryption``) and ``compression`` (``"zstd"``) seal every
+    stored message payload and the attributes (see the package docstring).
 
     Redis Cluster is not supported. No listing call reads more than ``list_chunk``
     (5,000) sessions in one script: a larger window is read in chunks, continuing
@@ -114,12 +118,15 @@ class RedisSessionStore(RedisListing):
         pool_timeout: float = 10.0,
         connect_timeout: float | None = 2.0,
         socket_timeout: float | None = 10.0,
+        encryption: Encryption | None = None,
+        compression: str | None = None,
     ) -> None:
         require_driver(DRIVER_MISSING, "RedisSessionStore", "the redis driver", "redis")
         if (url is None) == (client is None):
             raise InvalidArgumentError("RedisSessionStore needs exactly one of url or client")
-        if not isinstance(key_prefix, str):
-            raise InvalidArgumentError(f"key_prefix must be a str, got {type(key_prefix).__name__}")
+        check_prefix(key_prefix)
+        self._codec = make_codec(encryption, compression)
+        self._recent = {}
         query: dict[str, str] = {}
         if url is not None:
             where = check_url(url)
@@ -135,13 +142,15 @@ class RedisSessionStore(RedisListing):
         self._spaces: dict[str, NamespaceKeys] = {}
 
     @classmethod
-    def from_url(cls, url: str) -> Self:
+    def from_url(
+        cls, url: str, *, encryption: Encryption | None = None, compression: str | None = None
+    ) -> Self:
         """Open from ``redis://``, ``rediss://`` or ``unix://`` (connects on first use).
 
         The store's own options may be query parameters, e.g. ``?max_connections=N``;
         every other one is redis-py's.
         """
-        return cls(url)
+        return cls(url, encryption=encryption, compression=compression)
 
     def __repr__(self) -> str:
         return f"RedisSessionStore({self._connections.where!r}, key_prefix={self._prefix!r})"
@@ -167,19 +176,6 @@ class RedisSessionStore(RedisListing):
     async def _run(self, action: str, script: Script, keys: list[str], args: list[Any]) -> Any:
         return await self._connections.run(action, lambda client: script(client, keys, args))
 
-    def _failed(
-        self, action: str, session_id: SessionId, expected: int | None, reply: Any
-    ) -> Exception:
-        kind = reply[0]
-        if kind == b"conflict":
-            assert expected is not None
-            return ConflictError(session_id, expected=expected, actual=int(reply[1]))
-        if kind == b"too_big":
-            return too_big(reply[1])
-        if kind == b"missing":
-            return SessionNotFoundError(session_id, action)
-        raise AssertionError(f"unexpected reply {reply!r}")  # pragma: no cover
-
     async def _upgrade(self, keys: NamespaceKeys, session_id: SessionId) -> None:
         """Rewrite a session stored by the released backend in the current layout."""
         meta, transcript = keys.session(session_id)
@@ -188,6 +184,8 @@ class RedisSessionStore(RedisListing):
         )
         if version is None or not segments or segments[0] == scripts.HEADER:
             return
+        if segments[0] == scripts.CHUNKED:
+            raise ChunkedSession()
         items = split_segments(session_id, segments)
         args = [version, *items_args(items)]
         await self._run("upgrade", _UPGRADE, keys.every(session_id), args)
@@ -209,7 +207,7 @@ class RedisSessionStore(RedisListing):
             if reply[0] == b"ok":
                 return reply
             if reply[0] != b"legacy":
-                raise self._failed(action, session_id, expected, reply)
+                raise script_failure(action, session_id, expected, reply)
             await self._upgrade(keys, upgraded)
         raise ConflictError(session_id, expected=expected or 0, actual=-1)  # pragma: no cover
 
@@ -243,10 +241,10 @@ class RedisSessionStore(RedisListing):
                 mode, lambda client: _WRITE.after_staging(client, staged, script_keys, args)
             )
             if reply[0] != b"ok":
-                raise self._failed(mode, session_id, expected, reply)
-        return record_from_reply(session_id, reply[1])
+                raise script_failure(mode, session_id, expected, reply)
+        return self._record(namespace, session_id, reply[1])
 
-    async def _save(
+    async def _plain_save(
         self,
         namespace: str,
         session_id: SessionId,
@@ -258,7 +256,7 @@ class RedisSessionStore(RedisListing):
             "save", namespace, session_id, messages, expected_version, attributes
         )
 
-    def _append(
+    def _plain_append(
         self,
         namespace: str,
         session_id: SessionId,
@@ -268,7 +266,7 @@ class RedisSessionStore(RedisListing):
     ) -> Awaitable[SessionRecord]:
         return self._write("append", namespace, session_id, messages, expected_version, attributes)
 
-    async def _restore(
+    async def _plain_restore(
         self,
         namespace: str,
         session_id: SessionId,
@@ -283,7 +281,7 @@ class RedisSessionStore(RedisListing):
             "restore", namespace, session_id, messages, expected_version, attributes, stamps
         )
 
-    async def _pop(
+    async def _plain_pop(
         self, namespace: str, session_id: SessionId, count: int, expected_version: int | None
     ) -> list[Message]:
         keys = self._keys(namespace)
@@ -295,7 +293,7 @@ class RedisSessionStore(RedisListing):
         )  # fmt: skip
         return decode_items(session_id, reply[2], reply[1])
 
-    async def _replace_tail(
+    async def _plain_replace_tail(
         self,
         namespace: str,
         session_id: SessionId,
@@ -311,9 +309,9 @@ class RedisSessionStore(RedisListing):
             "replace_tail", keys, session_id, session_id, expected_version, _REPLACE_TAIL,
             keys.every(session_id), args,
         )  # fmt: skip
-        return record_from_reply(session_id, reply[1])
+        return self._record(namespace, session_id, reply[1])
 
-    async def _fork(
+    async def _plain_fork(
         self,
         namespace: str,
         source_id: SessionId,
@@ -334,9 +332,9 @@ class RedisSessionStore(RedisListing):
             )
         except SessionNotFoundError:
             raise SessionNotFoundError(source_id, "fork") from None
-        return record_from_reply(target_id, reply[1])
+        return self._record(namespace, target_id, reply[1])
 
-    async def _update_attributes(
+    async def _plain_update_attributes(
         self,
         namespace: str,
         session_id: SessionId,
@@ -349,16 +347,16 @@ class RedisSessionStore(RedisListing):
         meta = keys.session(session_id)[0]
         reply = await self._run("update_attributes", _UPDATE_ATTRIBUTES, [meta], args)
         if reply[0] != b"ok":
-            raise self._failed("update_attributes", session_id, expected_version, reply)
-        return record_from_reply(session_id, reply[1])
+            raise script_failure("update_attributes", session_id, expected_version, reply)
+        return self._record(namespace, session_id, reply[1])
 
     # -- reads ---------------------------------------------------------------------
 
-    async def _load(
+    async def _plain_load(
         self, namespace: str, session_id: SessionId, start: int, stop: int | None
     ) -> list[Message] | None:
         if start != 0 or stop is not None:
-            snap = await self._snapshot(namespace, session_id, start, stop)
+            snap = await self._plain_snapshot(namespace, session_id, start, stop)
             return None if snap is None else snap.messages
         # The whole transcript: the bulk is one JSON array, the list the rest (its
         # header tells that the session exists, in which layout).
@@ -368,12 +366,14 @@ class RedisSessionStore(RedisListing):
         )
         if not items:
             return None
-        if items[0] != scripts.HEADER:  # the released layout
+        if items[0] != scripts.HEADER:  # the released layout, or the chunked one
+            if items[0] == scripts.CHUNKED:
+                raise ChunkedSession()
             return decode_segments(session_id, items)
         del items[0]
         return decode_whole(session_id, bulk, items)
 
-    async def _snapshot(
+    async def _plain_snapshot(
         self, namespace: str, session_id: SessionId, start: int, stop: int | None
     ) -> Snapshot | None:
         keys = self._keys(namespace).every(session_id)
@@ -383,8 +383,10 @@ class RedisSessionStore(RedisListing):
         )
         if reply is None:
             return None
-        record = record_from_reply(session_id, reply[0])
+        record = self._record(namespace, session_id, reply[0])
         if reply[1] == b"legacy":
+            if reply[2][:1] == [scripts.CHUNKED]:
+                raise ChunkedSession()
             items = split_segments(session_id, reply[2])
             lo, hi = resolve_slice(start, stop, len(items))
             return Snapshot(record, decode_items(session_id, items[lo:hi]))
@@ -395,4 +397,4 @@ class RedisSessionStore(RedisListing):
         fields: dict[bytes, bytes] = await self._connections.run(
             "get", lambda client: client.hgetall(meta), idempotent=True
         )
-        return record_from_hash(session_id, fields)
+        return record_from_hash(session_id, fields, self._codec, namespace)

@@ -118,11 +118,21 @@ Durability and many processes (``connection``)
     recovery). The writer's connection switches the file to WAL and migrates
     the schema inside ``BEGIN IMMEDIATE``, re-checking the version there, so
     concurrent first opens are race-free; a reader's connection only checks
-    the version and is ``query_only``. A file of a newer schema version is
+    the version and is ``query_only``. A file that cannot be written (nor its
+    directory, where the ``-wal`` and ``-shm`` live; or on read-only media)
+    opens read-only for both: ``immutable`` on read-only media when no WAL
+    content is pending, ``mode=ro`` otherwise (https://sqlite.org/wal.html);
+    the store then refuses writes itself. A file of a newer schema version is
     refused untouched (``SchemaVersionError``). sqlite3 errors become ours in
     one place: busy, locked, permission and read-only failures become
     ``StoreUnavailableError``, any other ``BackendError``, the sqlite3 error
     chained.
+
+Limits (``segments.check_fits``)
+    SQLite holds at most ``SQLITE_LIMIT_LENGTH`` bytes in one blob or row. A
+    write is split into segments, a message never is: a message must leave a
+    segment's room under the connection's limit, checked before any row of
+    the write changes.
 
 Modules: ``store`` (the store class), ``connection``, ``schema`` (SQL and
 migrations), ``threads`` (the thread base and the reader), ``writer`` (group

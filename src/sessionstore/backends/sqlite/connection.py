@@ -9,16 +9,23 @@ checked. ``retry_busy`` waits out a busy database where SQLite does not honour
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
-from sessionstore._errors import BackendError, SchemaVersionError, StoreUnavailableError
+from sessionstore._errors import (
+    BackendError,
+    SchemaVersionError,
+    StoreUnavailableError,
+    UnsupportedOperationError,
+)
 from sessionstore.backends.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["open_connection", "retry_busy", "translate_error"]
+__all__ = ["is_read_only", "open_connection", "read_only_uri", "retry_busy", "translate_error"]
 
 T = TypeVar("T")
 
@@ -105,20 +112,97 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
         raise
 
 
+def _writable(file: Path) -> bool:
+    """Whether a connection can write ``file``: the file, and its directory (where the
+    ``-wal`` and ``-shm`` are made) unless both exist already and can be written."""
+    if not os.access(file, os.W_OK):
+        return False
+    if os.access(file.parent, os.W_OK):
+        return True
+    companions = [Path(f"{file}{suffix}") for suffix in ("-wal", "-shm")]
+    return all(os.access(companion, os.W_OK) for companion in companions)
+
+
+def read_only_uri(path: str) -> str | None:
+    """The URI to open an existing ``path`` read-only by, or None if it can be written.
+
+    A WAL file is read through its ``-shm`` index, which a reader must be able
+    to create or find (https://sqlite.org/wal.html#readonly). On read-only
+    media nothing can change the file, so a file without pending WAL content
+    opens ``immutable`` (no ``-shm``, no locks); anywhere else, and when the
+    media holds a ``-wal`` with content, ``mode=ro``.
+    """
+    file = Path(path).absolute()
+    if not file.is_file() or _writable(file):
+        return None
+    uri = file.as_uri()
+    wal = Path(f"{file}-wal")
+    media_read_only = hasattr(os, "statvfs") and bool(os.statvfs(file.parent).f_flag & os.ST_RDONLY)
+    if media_read_only and (not wal.exists() or wal.stat().st_size == 0):
+        return f"{uri}?immutable=1"
+    return f"{uri}?mode=ro"
+
+
+def is_read_only(conn: sqlite3.Connection) -> bool:
+    """Whether ``conn`` was opened read-only by ``open_connection`` (it is then ``query_only``)."""
+    return bool(conn.execute("PRAGMA query_only").fetchone()[0])
+
+
+def _check_readable(
+    conn: sqlite3.Connection, path: str, busy_timeout: float, *, read_only: bool
+) -> None:
+    """A reader's check: the schema is this version's (a read-only file cannot be migrated)."""
+    version: int = retry_busy(
+        lambda: conn.execute("PRAGMA user_version").fetchone()[0], busy_timeout
+    )
+    _check_version(version, path)
+    if version < SCHEMA_VERSION and read_only:
+        raise UnsupportedOperationError(
+            f"{path!r} is read-only and has schema version {version}; this sessionstore "
+            f"reads version {SCHEMA_VERSION}: open it once where it can be written to upgrade it"
+        )
+
+
 def open_connection(
     path: str, *, synchronous: str, busy_timeout: float, writer: bool
 ) -> sqlite3.Connection:
-    """Open ``path``; the writer also switches to WAL and migrates the schema (race-free)."""
+    """Open ``path``; the writer also switches to WAL and migrates the schema (race-free).
+
+    A file that cannot be written (or whose directory cannot) opens read-only
+    (``read_only_uri``) for the writer too, which then only checks it: the
+    store refuses writes itself, reads work.
+    """
+    uri = read_only_uri(path)
+    try:
+        return _connect(
+            path, uri, synchronous=synchronous, busy_timeout=busy_timeout, writer=writer
+        )
+    except sqlite3.Error as exc:
+        if uri is None or "mode=ro" not in uri or Path(f"{path}-shm").exists():
+            raise
+        error = StoreUnavailableError(
+            f"{path!r} cannot be written here, so it was opened read-only, and SQLite failed to "
+            f"read it ({exc}): a WAL file is read through its -shm file, which cannot be made "
+            "in a directory that cannot be written (https://sqlite.org/wal.html#readonly); "
+            "open it once with write access to its directory, or give that access"
+        )
+        raise error from exc
+
+
+def _connect(
+    path: str, uri: str | None, *, synchronous: str, busy_timeout: float, writer: bool
+) -> sqlite3.Connection:
     conn = sqlite3.connect(
-        path,
+        path if uri is None else uri,
         timeout=busy_timeout,
         isolation_level=None,  # we issue BEGIN/COMMIT ourselves
         check_same_thread=False,
         cached_statements=64,
+        uri=uri is not None,
     )
     try:
         conn.execute("PRAGMA cache_size = -16000")
-        if writer:
+        if writer and uri is None:
             # journal_mode may answer SQLITE_BUSY without waiting on busy_timeout
             # while another process creates or converts the file.
             def to_wal() -> None:
@@ -129,11 +213,8 @@ def open_connection(
             retry_busy(to_wal, busy_timeout)
             retry_busy(lambda: _migrate(conn, path), busy_timeout)
         else:
-            version = retry_busy(
-                lambda: conn.execute("PRAGMA user_version").fetchone()[0], busy_timeout
-            )
-            _check_version(version, path)
             conn.execute("PRAGMA query_only = 1")
+            _check_readable(conn, path, busy_timeout, read_only=uri is not None)
         conn.execute(f"PRAGMA synchronous = {synchronous}")
     except BaseException:
         conn.close()

@@ -24,7 +24,14 @@ from sessionstore.backends.sqlite.operations import (
     stamp,
     write_state,
 )
-from sessionstore.backends.sqlite.segments import Run, join, place, split_raw, truncate
+from sessionstore.backends.sqlite.segments import (
+    Run,
+    check_fits,
+    join,
+    place,
+    split_raw,
+    truncate,
+)
 from sessionstore.backends.sqlite.transaction import Transaction, WriteState
 
 __all__ = ["fork_session", "pop_messages", "replace_tail", "update_attributes"]
@@ -85,6 +92,7 @@ def replace_tail(
     transaction: Transaction,
 ) -> SessionRecord:
     """Replace messages ``[start:]`` with ``messages``; SessionNotFoundError if unknown."""
+    check_fits(conn, session_id, messages)
     state = write_state(conn, transaction, namespace, session_id, expected)
     if state is None:
         raise SessionNotFoundError(session_id, "replace_tail")

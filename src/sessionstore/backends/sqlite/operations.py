@@ -26,7 +26,7 @@ from sessionstore._records import (
     micros_from_datetime,
 )
 from sessionstore.backends.sqlite import schema as sql
-from sessionstore.backends.sqlite.segments import Run, layout, place, write_rows
+from sessionstore.backends.sqlite.segments import Run, check_fits, layout, place, write_rows
 from sessionstore.backends.sqlite.transaction import Transaction, WriteState
 
 __all__ = [
@@ -144,6 +144,7 @@ def save_messages(
     ``stamps`` = (created_us, updated_us) to write instead of the clock, and
     ``exact`` the attributes to end up with instead of a merge (restore).
     """
+    check_fits(conn, session_id, messages)
     state = write_state(conn, transaction, namespace, session_id, expected)
     current = NO_ATTRIBUTES if state is None else state.attributes
     attributes = merged(current, changes) if exact is None else exact
@@ -186,6 +187,7 @@ def append_messages(
     usually no read) and both writes are deferred to the batch's executemany;
     only a merge reads and writes at once.
     """
+    check_fits(conn, session_id, messages)
     state = write_state(conn, transaction, namespace, session_id, expected)
     now = transaction.now_us
     if state is None:

@@ -11,6 +11,7 @@ the segments from there on.
 
 from __future__ import annotations
 
+import sqlite3
 from bisect import bisect_left
 from collections.abc import Sequence
 from itertools import accumulate
@@ -19,14 +20,16 @@ from typing import NamedTuple
 
 import msgspec
 
-from sessionstore._errors import CorruptSessionError
-from sessionstore._messages import Message, decode_segments
+from sessionstore._errors import CorruptSessionError, InvalidMessageError
+from sessionstore._messages import EncodedMessages, Message, decode_segments
 from sessionstore.backends.sqlite import schema as sql
 from sessionstore.backends.sqlite.transaction import Transaction
 
 __all__ = [
+    "ROW_OVERHEAD",
     "Cut",
     "Run",
+    "check_fits",
     "layout",
     "place",
     "slice_messages",
@@ -48,6 +51,42 @@ class Run(NamedTuple):
 
     tail_start: int
     small_run: int
+
+
+#: Bytes a segment row holds beside its payload, at most: the record header and the three
+#: integers (``session_key``, ``first_index``, ``message_count``) of nine bytes or fewer each.
+ROW_OVERHEAD = 64
+
+
+def check_fits(conn: Connection, session_id: str, messages: EncodedMessages) -> None:
+    """Refuse, before anything is written, a message too large for SQLite to store.
+
+    SQLite stores at most ``SQLITE_LIMIT_LENGTH`` bytes in one blob or row (one
+    billion unless built otherwise; read from the connection, never assumed).
+    A write of any size is laid out in segments of about ``SMALL_SEGMENT_BYTES``,
+    but a message is never split, and a segment is the messages before it in
+    that segment (under ``SMALL_SEGMENT_BYTES``) plus the message: so a message
+    may take ``SQLITE_LIMIT_LENGTH - SMALL_SEGMENT_BYTES - ROW_OVERHEAD`` bytes of
+    JSON. Only a write near that size is parsed to find its largest message.
+    (A merged run of small segments stays under ``(MAX_SMALL_RUN + 1) *
+    SMALL_SEGMENT_BYTES``, about half a megabyte: a limit set below that is not
+    supported.)
+    """
+    limit = conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
+    most = limit - sql.SMALL_SEGMENT_BYTES - ROW_OVERHEAD
+    if len(messages.payload) <= most:
+        return
+    sizes = [len(raw) for raw in split_raw(session_id, messages.payload)]
+    largest = max(sizes)
+    if largest > most:
+        index = sizes.index(largest)
+        raise InvalidMessageError(
+            f"session {session_id!r}: message {index} encodes to {largest:,} bytes of JSON, "
+            f"more than the {most:,} bytes SQLite stores in one message here (its "
+            f"SQLITE_LIMIT_LENGTH of {limit:,} bytes per blob, less a segment's room); "
+            "nothing was written",
+            index=index,
+        )
 
 
 def split_raw(session_id: str, payload: bytes) -> list[msgspec.Raw]:

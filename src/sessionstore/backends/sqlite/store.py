@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any, Literal, Self, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sessionstore._errors import InvalidArgumentError
+from sessionstore._errors import InvalidArgumentError, UnsupportedOperationError
 from sessionstore._messages import EncodedMessages, Message
 from sessionstore._records import (
     NO_ATTRIBUTES,
@@ -53,7 +53,7 @@ from sessionstore.backends.sqlite.reads import (
     read_snapshot,
     scan_records,
 )
-from sessionstore.backends.sqlite.threads import Reader
+from sessionstore.backends.sqlite.threads import ConnectionThread, Reader
 from sessionstore.backends.sqlite.transaction import Transaction
 from sessionstore.backends.sqlite.writer import GroupCommitWriter
 
@@ -76,6 +76,11 @@ class SQLiteSessionStore(SessionStore):
 
     supports_restore = True
     supports_cursor_scan = True
+    #: No limit on a write as a whole: it is stored in segments of about 32 KiB,
+    #: and what SQLite limits is one blob (``SQLITE_LIMIT_LENGTH``, 1e9 bytes by
+    #: default), so one *message* is checked, against the connection's own limit,
+    #: before anything is written (``segments.check_fits``).
+    max_write_bytes = None
 
     def __init__(
         self,
@@ -111,6 +116,8 @@ class SQLiteSessionStore(SessionStore):
         self._busy_timeout = float(busy_timeout)
         self._writer: GroupCommitWriter | None = None
         self._reader: Reader | None = None
+        #: Every thread an open started and no close has ended, writers first.
+        self._workers: list[ConnectionThread] = []
 
     @classmethod
     def from_url(cls, url: str) -> Self:
@@ -141,6 +148,15 @@ class SQLiteSessionStore(SessionStore):
         return self._path
 
     @property
+    def read_only(self) -> bool:
+        """Whether the file could only be opened for reading (False until opened).
+
+        A file that cannot be written, or whose directory cannot, or on read-only
+        media, opens read-only: reads work, writes raise UnsupportedOperationError.
+        """
+        return self._writer is not None and self._writer.read_only
+
+    @property
     def durability(self) -> Durability:
         """``"full"`` or ``"normal"``, as given."""
         return self._durability
@@ -150,15 +166,27 @@ class SQLiteSessionStore(SessionStore):
         return f"SQLiteSessionStore({str(self._path)!r}, durability={self._durability!r}, {state})"
 
     def __del__(self) -> None:
-        if getattr(self, "_opened", False) and not getattr(self, "_closed", True):
-            warnings.warn(f"unclosed {self!r}", ResourceWarning, source=self, stacklevel=1)
-            for worker in (self._writer, self._reader):
-                if worker is not None:
-                    worker.stop_nowait()
+        # A finaliser never raises: at interpreter exit this module's globals
+        # (``warnings`` among them) may already be None, and under ``-W error``
+        # the warning itself would raise. The threads are told to stop first.
+        try:
+            workers = self.__dict__.get("_workers", ())
+            for worker in workers:
+                worker.stop_nowait()
+            if self._opened and not self._closed:
+                warnings.warn(f"unclosed {self!r}", ResourceWarning, source=self, stacklevel=1)
+        except BaseException:  # nothing may escape a finaliser
+            pass
 
     # -- lifecycle -----------------------------------------------------------------
 
     async def _open(self) -> None:
+        """Start the writer (it creates the file and schema), then the reader.
+
+        Every thread started is recorded in ``_workers`` before it is awaited, so
+        that ``_close`` can end it whatever happened; an open that fails or is
+        cut (its loop stopping cancels it) tells its threads to stop at once.
+        """
         path = str(self._path)
         synchronous = _SYNCHRONOUS[self._durability]
         connect = partial(
@@ -167,21 +195,29 @@ class SQLiteSessionStore(SessionStore):
         writer = GroupCommitWriter(
             "sessionstore-sqlite-writer", path, partial(connect, writer=True), self._busy_timeout
         )
-        await writer.start()  # creates the file and schema before the reader opens it
         reader = Reader("sessionstore-sqlite-reader", path, partial(connect, writer=False))
+        self._workers = [worker for worker in self._workers if worker.alive]  # earlier tries
         try:
+            self._workers.append(writer)
+            await writer.start()  # creates the file and schema before the reader opens it
+            self._workers.append(reader)
             await reader.start()
         except BaseException:
-            await writer.stop()
+            writer.stop_nowait()
+            reader.stop_nowait()
             raise
         self._writer, self._reader = writer, reader
 
     async def _close(self) -> None:
-        writer, reader = self._writer, self._reader
-        if writer is not None:
-            await writer.stop()  # every write queued before close() still lands
-        if reader is not None:
-            await reader.stop()
+        """End every thread any open started: the writer first (its queue still lands)."""
+        failure: Exception | None = None
+        while self._workers:
+            try:
+                await self._workers.pop(0).stop()
+            except Exception as exc:  # a failed close of one: still end the others
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     async def _read(self, work: Callable[[Connection], T]) -> T:
         assert self._reader is not None
@@ -190,6 +226,16 @@ class SQLiteSessionStore(SessionStore):
     def _write(self, work: Callable[[Connection, Transaction], T]) -> asyncio.Future[T]:
         """Queue ``work`` for the writer; await the future (a plain method: one less coroutine)."""
         assert self._writer is not None
+        if self._writer.read_only:
+            refused: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+            refused.set_exception(
+                UnsupportedOperationError(
+                    f"{str(self._path)!r} is read-only (the file or its directory cannot be "
+                    "written, or it is on read-only media): it was opened for reading only, "
+                    "and writes are refused; nothing was written"
+                )
+            )
+            return refused
         return self._writer.submit(work)
 
     # -- the contract --------------------------------------------------------------

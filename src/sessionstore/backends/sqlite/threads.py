@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeAlias, TypeVar
 
+from sessionstore._errors import StoreClosedError
 from sessionstore.backends.sqlite.connection import translate_error
 
 __all__ = ["ConnectionThread", "Delivery", "Reader", "Request", "deliver"]
@@ -74,6 +75,12 @@ class ConnectionThread:
         self._queue: queue.SimpleQueue[Request] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._started = False
+        # Guards the two flags below against the thread's exit: a stop is asked at
+        # most once, and never of a thread that ended (nobody would answer it).
+        self._lock = threading.Lock()
+        self._stop_asked = False
+        self._ended = False
+        self._end_waiters: list[Request] = []  # the stop() calls to answer once it ended
 
     def start(self) -> asyncio.Future[None]:
         """Start the thread; the future resolves once the connection is open."""
@@ -93,19 +100,45 @@ class ConnectionThread:
         return future
 
     async def stop(self) -> None:
-        """Finish everything queued before this call, close the connection, end the thread."""
+        """Finish everything queued before this call, close the connection, end the thread.
+
+        Safe whatever state the thread is in: never started, still opening its
+        connection, asked to stop already (``stop_nowait``), or ended.
+        """
         if not self._started:
             return
-        request = waited_for(None, stop=True)
-        self._queue.put(request)
-        assert request.future is not None
-        await request.future
-        self._thread.join()
+        loop = asyncio.get_running_loop()
+        ended: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            if not self._ended:
+                self._end_waiters.append(Request(None, loop, ended, True))
+                if not self._stop_asked:  # its answer carries a failure to close
+                    self._stop_asked = True
+                    self._queue.put(Request(None, loop, ended, True))
+            else:
+                ended.set_result(None)
+        try:
+            await ended
+        except Exception:  # closing the connection failed: the thread ends all the same
+            self._thread.join()
+            raise
+        self._thread.join()  # past its last statement already
 
     def stop_nowait(self) -> None:
-        """Ask the thread to close its connection and end, without waiting (from ``__del__``)."""
-        if self._started and self._thread.is_alive():
-            self._queue.put(Request(None, None, None, True))
+        """Ask the thread to close its connection and end, without waiting.
+
+        For ``__del__`` and an open cut short: needs no event loop, and whatever
+        the thread is doing (even still connecting), it ends after that.
+        """
+        with self._lock:
+            if self._started and not self._stop_asked and not self._ended:
+                self._stop_asked = True
+                self._queue.put(Request(None, None, None, True))
+
+    @property
+    def alive(self) -> bool:
+        """Whether the thread is running (started and not yet ended)."""
+        return self._thread.is_alive()
 
     @staticmethod
     def _settle(request: Request, result: Any, error: BaseException | None) -> None:
@@ -118,8 +151,14 @@ class ConnectionThread:
         startup = self._queue.get()
         try:
             conn = self._connect()
+            try:
+                self._connected(conn)
+            except BaseException:
+                conn.close()
+                raise
         except BaseException as exc:
             self._settle(startup, None, translate_error(exc, "open the database", self.path))
+            self._end()
             return
         self._settle(startup, None, None)
         try:
@@ -127,6 +166,25 @@ class ConnectionThread:
         finally:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
+            self._end()
+
+    def _end(self) -> None:
+        """Mark the thread ended; answer whatever is still queued (a stop: done)."""
+        with self._lock:
+            self._ended = True
+            waiters, self._end_waiters = self._end_waiters, []
+        for waiter in waiters:
+            self._settle(waiter, None, None)
+        while True:
+            try:
+                request = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            error = None if request.stop else StoreClosedError(f"{self.path!r} is closed")
+            self._settle(request, None, error)
+
+    def _connected(self, conn: sqlite3.Connection) -> None:
+        """Look at the new connection, before ``start()`` returns (a hook)."""
 
     def _serve(self, conn: sqlite3.Connection) -> None:
         raise NotImplementedError

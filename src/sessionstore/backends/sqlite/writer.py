@@ -16,7 +16,7 @@ from itertools import islice
 from typing import Any, TypeAlias
 
 from sessionstore._errors import BackendError, SessionStoreError
-from sessionstore.backends.sqlite.connection import retry_busy, translate_error
+from sessionstore.backends.sqlite.connection import is_read_only, retry_busy, translate_error
 from sessionstore.backends.sqlite.schema import DATA_VERSION, LISTING_SEQ, SET_LISTING_SEQ
 from sessionstore.backends.sqlite.threads import ConnectionThread, Delivery, Request, deliver
 from sessionstore.backends.sqlite.transaction import StateCache, Transaction
@@ -57,6 +57,11 @@ class GroupCommitWriter(ConnectionThread):
         # Trusted only while PRAGMA data_version says no other connection wrote.
         self._state_cache: StateCache = {}
         self._data_version: int | None = None
+        #: Whether the file could only be opened read-only (known once started).
+        self.read_only = False
+
+    def _connected(self, conn: sqlite3.Connection) -> None:
+        self.read_only = is_read_only(conn)
 
     def _serve(self, conn: sqlite3.Connection) -> None:
         while True:

@@ -30,7 +30,7 @@ from sessionstore._open import resolve_url
 from sessionstore._records import SessionRecord
 from sessionstore._urls import scrub_secrets, url_passwords
 from sessionstore.cli.reading import check_namespace
-from sessionstore.cli.text import encode_json
+from sessionstore.cli.text import encode_json, safe_text
 
 __all__ = [
     "AllNamespacesOption",
@@ -163,7 +163,7 @@ def _redact_secrets(text: str, urls: Iterable[str]) -> str:
 
 def fail(message: str, *urls: str) -> NoReturn:
     """Print ``sessionstore: error: <message>`` (one line, secrets redacted) and exit 1."""
-    line = " ".join(_redact_secrets(message, urls).split("\n"))
+    line = safe_text(" ".join(_redact_secrets(message, urls).split("\n")))
     typer.echo(f"sessionstore: error: {line}", err=True)
     raise typer.Exit(1)
 

@@ -22,7 +22,7 @@ from sessionstore.cli.commands._common import (
     url_from,
     usage_error,
 )
-from sessionstore.cli.maintenance import Finding, diagnose, parse_duration, prune_namespaces
+from sessionstore.cli.maintenance import Finding, cutoff_before, diagnose, prune_namespaces
 from sessionstore.cli.reading import in_namespace, namespace_label, selected_namespaces
 from sessionstore.cli.text import format_timestamp, safe_text
 
@@ -51,7 +51,7 @@ def doctor_command(
         def report(finding: Finding) -> None:
             findings.append(finding)
             line = f"{where}{safe_text(finding.session_id, quote=True)}: {finding.problem}"
-            console.print(Text(line))
+            console.print(Text(safe_text(line)))
 
         return report
 
@@ -111,7 +111,7 @@ def prune_command(
     cutoff = None
     if older_than is not None:
         try:
-            cutoff = utc_now() - parse_duration(older_than)
+            cutoff = cutoff_before(utc_now(), older_than)
         except InvalidArgumentError as exc:
             usage_error(str(exc), param_hint="'--older-than'")
     store_url = url_from(url)

@@ -6,12 +6,13 @@ import contextlib
 import enum
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import IO, Annotated
 
 import typer
 
+from sessionstore._errors import CorruptSessionError
 from sessionstore._messages import Message
 from sessionstore._open import open_store
 from sessionstore._records import SessionRecord
@@ -31,8 +32,15 @@ from sessionstore.cli.commands._common import (
     url_from,
     usage_error,
 )
-from sessionstore.cli.importing import ImportFile, ImportSummary, LineProblem, write_import
-from sessionstore.cli.reading import in_namespace, iter_sessions, selected_namespaces
+from sessionstore.cli.import_writing import ImportSummary, write_import
+from sessionstore.cli.importing import ImportFile, LineProblem
+from sessionstore.cli.reading import (
+    in_namespace,
+    iter_sessions,
+    namespace_label,
+    selected_namespaces,
+)
+from sessionstore.cli.text import safe_text
 from sessionstore.cli.transfer import copy_namespaces, export_line
 
 __all__ = ["ConflictPolicy", "copy_command", "export_command", "import_command"]
@@ -92,18 +100,27 @@ def export_command(
     is streamed once, page by page in listing order (oldest write first). Safe
     while the store is in use: no session that exists throughout the export is
     missed, and one written meanwhile is in it with the state it had when read.
-    With -o the file appears only once the export is complete.
+    With -o the file appears only once the export is complete. A session that
+    cannot be read (corrupt in storage) does not stop the export: it is
+    reported on stderr and left out, the rest is exported, and the command
+    ends with exit code 1 and a summary naming the sessions left out.
     """
     namespace = namespace_scope(namespace, all_namespaces)
     if all_namespaces and session_ids:
         usage_error("ids name sessions of one namespace: give --namespace, not --all-namespaces")
     store_url = url_from(url)
+    unreadable: list[str] = []
+
+    def skip(record: SessionRecord, error: CorruptSessionError, name: str) -> None:
+        where = f" in namespace {namespace_label(name)}" if name else ""
+        unreadable.append(f"{safe_text(record.id, quote=True)}{where}")
+        typer.echo(safe_text(f"sessionstore: not exported: {error}"), err=True)
 
     async def work() -> int:
         async with open_store(store_url) as store:
             names = await selected_namespaces(store, namespace, all_namespaces)
             # Check the named ids exist before the output file is created.
-            sessions = _namespaced(store, names, session_ids or None)
+            sessions = _namespaced(store, names, session_ids or None, skip)
             first = await anext(sessions, None)
             with _output(output) as stream:
                 if first is None:
@@ -115,17 +132,36 @@ def export_command(
                     exported += 1
         return exported
 
-    exported = run(work(), store_url)
+    _exported(run(work(), store_url), output, unreadable)
+
+
+def _exported(exported: int, output: str | None, unreadable: list[str]) -> None:
+    """Say how many sessions were exported where; exit 1 naming those left out, if any."""
     where = "stdout" if output in (None, "-") else output
-    typer.echo(f"exported {exported} session{'s' if exported != 1 else ''} to {where}", err=True)
+    done = f"exported {exported} session{'s' if exported != 1 else ''} to {where}"
+    if unreadable:
+        fail(
+            f"{done}; {len(unreadable)} could not be read and are not in it: "
+            f"{', '.join(unreadable)} (sessionstore doctor lists them)"
+        )
+    typer.echo(done, err=True)
 
 
 async def _namespaced(
-    store: SessionStore, names: list[str], ids: list[str] | None
+    store: SessionStore,
+    names: list[str],
+    ids: list[str] | None,
+    on_unreadable: Callable[[SessionRecord, CorruptSessionError, str], None],
 ) -> AsyncIterator[tuple[SessionRecord, list[Message], str]]:
     """``iter_sessions`` of each namespace of ``names`` in turn, each session with its namespace."""
     for name in names:
-        async for record, messages in iter_sessions(in_namespace(store, name), ids):
+
+        def skip(record: SessionRecord, error: CorruptSessionError, name: str = name) -> None:
+            on_unreadable(record, error, name)
+
+        async for record, messages in iter_sessions(
+            in_namespace(store, name), ids, on_unreadable=skip
+        ):
             yield record, messages, name
 
 
@@ -144,7 +180,7 @@ def _report_problems(problems: list[LineProblem], count: int, path: str, what: s
     """Print each problem on stderr with the file's name, then fail: nothing was imported."""
     name = "stdin" if path == "-" else path
     for problem in problems:
-        typer.echo(f"sessionstore: {name}: {problem}", err=True)
+        typer.echo(safe_text(f"sessionstore: {name}: {problem}"), err=True)
     hidden = count - len(problems)
     if hidden:
         typer.echo(f"sessionstore: ... and {hidden} more", err=True)
@@ -175,10 +211,13 @@ def import_command(
 ) -> None:
     """Import sessions from a JSON Lines file in the format export writes.
 
-    Every line is validated first (JSON, fields, id, namespace, attributes,
-    messages; an id twice in one namespace is an error); a bad line is reported
-    with its number and nothing is written. Each session is then written in one
-    step, so none is ever half-written. Kept: namespaces, ids, attributes,
+    Every line is checked first for all the write would refuse (JSON, fields,
+    ids, namespaces, attributes, messages and their depth, timestamps in UTC
+    range, the store's size limit, an id twice); a bad line is reported with its
+    number and nothing is written. A session already there with the line's exact
+    contents is left alone, so if a store error (a full disk) stops an import
+    midway, the error says how many sessions were written and the same command
+    run again writes the rest. No session is ever half-written. Kept: namespaces, ids, attributes,
     messages and their order, the order of sessions, and a line's
     created_at/updated_at when it has both (on every built-in backend; a store
     without restore stamps the import time). Lines without "namespace" or
@@ -200,11 +239,12 @@ def import_command(
 
         result = run(work(), store_url)
     if result.problem_count:
-        _report_problems(result.problems, result.problem_count, file, "conflicting id")
-    written = result.created + result.replaced
+        _report_problems(result.problems, result.problem_count, file, "refused session")
+    written = result.written
     typer.echo(
         f"imported {written} session{'s' if written != 1 else ''} "
-        f"({result.created} created, {result.replaced} replaced, {result.skipped} skipped)",
+        f"({result.created} created, {result.replaced} replaced, {result.skipped} skipped, "
+        f"{result.unchanged} already there)",
         err=True,
     )
 
