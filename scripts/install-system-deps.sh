@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Install what the test suite needs from Debian packages, when missing: the servers it runs
-# against, and chromium for the web viewer's browser tests (Playwright drives /usr/bin/chromium).
+# against (PostgreSQL, PgBouncer, Redis), and chromium for the web viewer's browser tests
+# (Playwright drives /usr/bin/chromium).
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+# PgBouncer in front of the test PostgreSQL (transaction pooling); the tests run it themselves.
+[[ -x /usr/sbin/pgbouncer ]] || missing+=(pgbouncer)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 
 if ((${#missing[@]} == 0)); then

@@ -76,7 +76,8 @@ class PostgresConnections:
 
     Closes only a pool it created; a pool passed in must already be open and
     is left open, and ``options`` do not apply to it. ``where`` is a
-    password-free description for messages.
+    password-free description for messages. ``prepare_threshold`` is psycopg's
+    for the connections it opens: None (the default) prepares nothing.
     """
 
     def __init__(
@@ -87,6 +88,7 @@ class PostgresConnections:
         name: str,
         options: ConnectionOptions,
         min_connections: int,
+        prepare_threshold: int | None = None,
     ) -> None:
         self._secrets: list[str] = []
         self._conninfo = "" if conninfo is None else conninfo
@@ -97,6 +99,7 @@ class PostgresConnections:
         self.options = options
         self._min_connections = min_connections
         self._timeout = options.pool_timeout
+        self._prepare_threshold = prepare_threshold
 
     def _describe(self, conninfo: str) -> str:
         """Remember the password to scrub and return a password-free description."""
@@ -169,8 +172,20 @@ class PostgresConnections:
             raise
 
     def _connection_arguments(self) -> dict[str, Any]:
-        """What every connection of a pool the store creates is opened with."""
-        arguments: dict[str, Any] = {"autocommit": True}
+        """What every connection of a pool the store creates is opened with.
+
+        ``prepare_threshold=None``: psycopg prepares no statement on the server. A
+        pooler in transaction mode (PgBouncer before 1.21, or without
+        ``max_prepared_statements``) hands each transaction another server
+        connection, where a statement prepared earlier is missing or one of the
+        same name already exists. On a direct connection, preparing makes loads and
+        gets faster (benchmarks/bench_prepare_postgres.py), so the store's
+        ``prepare_threshold`` option turns it back on where no such pooler is.
+        """
+        arguments: dict[str, Any] = {
+            "autocommit": True,
+            "prepare_threshold": self._prepare_threshold,
+        }
         if self.options.connect_timeout is not None:
             # libpq counts whole seconds: round up, so a short limit never becomes 0 (none).
             arguments["connect_timeout"] = math.ceil(self.options.connect_timeout)
