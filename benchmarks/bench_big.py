@@ -49,43 +49,6 @@ from sessionstore import InMemorySessionStore, SessionStore, open_store
 Messages = list[dict[str, Any]]
 TAIL = 20
 OPERATIONS = ("load", "tail 20", "append 1", "overwrite")
-RAW_SQLITE_TAIL = (
-    "SELECT payload FROM messages WHERE session_id = ?1 AND position >= "
-    "(SELECT message_count FROM sessions WHERE id = ?1) - ?2 ORDER BY position"
-)
-RAW_PG_TAIL = (
-    "SELECT payload FROM bench_raw_messages WHERE session_id = %(id)s AND position >= "
-    "(SELECT message_count FROM bench_raw_sessions WHERE id = %(id)s) - %(n)s ORDER BY position"
-)
-
-
-class RawRowsTail(RawRows):
-    """``RawRows`` with a tail read through the session row's count."""
-
-    async def tail(self, session_id: str, count: int) -> list[Any]:
-        def work() -> list[Any]:
-            rows = self._db.execute(RAW_SQLITE_TAIL, (session_id, count)).fetchall()
-            return [orjson.loads(payload) for (payload,) in rows]
-
-        return await self._run(work)
-
-
-class RawPostgresTail(RawPostgres):
-    """``RawPostgres`` with a tail read through the session row's count."""
-
-    async def tail(self, session_id: str, count: int) -> list[Any]:
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(RAW_PG_TAIL, {"id": session_id, "n": count})
-            rows = await cursor.fetchall()
-        return [orjson.loads(payload) for (payload,) in rows]
-
-
-class RawRedisTail(RawRedis):
-    """``RawRedis`` with a tail read by ``LRANGE -count -1``."""
-
-    async def tail(self, session_id: str, count: int) -> list[Any]:
-        payloads = await self._client.lrange(f"bench_raw:m:{session_id}", -count, -1)
-        return [orjson.loads(p) for p in payloads]
 
 
 class RawMemory:
@@ -132,9 +95,9 @@ class Results:
 
 def open_raw(kind: str, target: str) -> Any:
     kinds: dict[str, Callable[[str], Any]] = {
-        "sqlite": lambda path: RawRowsTail(path, "full"),
-        "postgres": RawPostgresTail,
-        "redis": RawRedisTail,
+        "sqlite": lambda path: RawRows(path, "full"),
+        "postgres": RawPostgres,
+        "redis": RawRedis,
         "memory": RawMemory,
     }
     return kinds[kind](target)
