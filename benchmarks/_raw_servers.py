@@ -51,6 +51,10 @@ FROM s, unnest(%(payloads)s::bytea[]) WITH ORDINALITY AS p(payload, ord)
 """
 PG_DELETE_MESSAGES = "DELETE FROM bench_raw_messages WHERE session_id = %s"
 PG_LOAD = "SELECT payload FROM bench_raw_messages WHERE session_id = %s ORDER BY position"
+PG_TAIL = (
+    "SELECT payload FROM bench_raw_messages WHERE session_id = %(id)s AND position >= "
+    "(SELECT message_count FROM bench_raw_sessions WHERE id = %(id)s) - %(n)s ORDER BY position"
+)
 PG_LIST = (
     "SELECT id, message_count, created_at, updated_at, version FROM bench_raw_sessions "
     "ORDER BY seq DESC LIMIT %s"
@@ -129,6 +133,13 @@ class RawPostgres:
             rows = await cursor.fetchall()
         return [orjson.loads(payload) for (payload,) in rows]
 
+    async def tail(self, session_id: str, count: int) -> list[Any]:
+        """The last ``count`` messages, found through the session row's count."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(PG_TAIL, {"id": session_id, "n": count})
+            rows = await cursor.fetchall()
+        return [orjson.loads(payload) for (payload,) in rows]
+
     async def list_newest(self, limit: int) -> list[Any]:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(PG_LIST, (limit,))
@@ -183,6 +194,11 @@ class RawRedis:
 
     async def load(self, session_id: str) -> list[Any]:
         payloads = await self._client.lrange(f"bench_raw:m:{session_id}", 0, -1)
+        return [orjson.loads(p) for p in payloads]
+
+    async def tail(self, session_id: str, count: int) -> list[Any]:
+        """The last ``count`` messages (``LRANGE -count -1``)."""
+        payloads = await self._client.lrange(f"bench_raw:m:{session_id}", -count, -1)
         return [orjson.loads(p) for p in payloads]
 
     async def list_newest(self, limit: int) -> list[Any]:

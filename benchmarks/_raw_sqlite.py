@@ -65,6 +65,10 @@ VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM blobs), ?2, ?3, ?3, 1, ?4)
 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, message_count = excluded.message_count,
     updated_at = excluded.updated_at, version = version + 1, payload = excluded.payload
 """
+SELECT_TAIL = (
+    "SELECT payload FROM messages WHERE session_id = ?1 AND position >= "
+    "(SELECT message_count FROM sessions WHERE id = ?1) - ?2 ORDER BY position"
+)
 SELECT_BLOB = "SELECT payload FROM blobs WHERE id = ?"
 LIST_NEWEST = (
     "SELECT id, message_count, created_at, updated_at, version FROM sessions "
@@ -170,6 +174,15 @@ class RawRows(_RawFile):
     async def load(self, session_id: str) -> list[Any]:
         def work() -> list[Any]:
             rows = self._db.execute(SELECT_MESSAGES, (session_id,)).fetchall()
+            return [orjson.loads(payload) for (payload,) in rows]
+
+        return await self._run(work)
+
+    async def tail(self, session_id: str, count: int) -> list[Any]:
+        """The last ``count`` messages, found through the session row's count."""
+
+        def work() -> list[Any]:
+            rows = self._db.execute(SELECT_TAIL, (session_id, count)).fetchall()
             return [orjson.loads(payload) for (payload,) in rows]
 
         return await self._run(work)

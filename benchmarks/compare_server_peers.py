@@ -93,6 +93,8 @@ async def main_async(args: argparse.Namespace) -> str:
     repeats = (
         {"append": 3, "load": 3, "save": 3} if args.quick else {"append": 31, "load": 15, "save": 9}
     )
+    if args.append_repeats:
+        repeats["append"] = args.append_repeats
     versions = ", ".join(
         f"{name} {package_version(name)}"
         for name in ("sessionstore", "openai-agents", "SQLAlchemy", "asyncpg", "psycopg",
@@ -104,8 +106,11 @@ async def main_async(args: argparse.Namespace) -> str:
         f"Run: {machine_description()}. Packages: {versions}. Repeats per cell: {repeats}.",
         "",
     ]
+    wanted = args.only.split(",")
     with postgres_server(args.postgres_url) as postgres:
-        if postgres.url is None:
+        if "postgres" not in wanted:
+            pass
+        elif postgres.url is None:
             parts.append(f"PostgreSQL skipped: {postgres.reason}")
         else:
             urls = await _postgres_databases(postgres.url, 1 + len(POSTGRES_PEERS))
@@ -116,7 +121,9 @@ async def main_async(args: argparse.Namespace) -> str:
                 )
             )  # fmt: skip
     with redis_server(args.redis_url) as redis:
-        if redis.url is None:
+        if "redis" not in wanted:
+            pass
+        elif redis.url is None:
             parts.append(f"Redis skipped: {redis.reason}")
         else:
             urls = _redis_databases(redis.url, 1 + len(REDIS_PEERS))
@@ -132,6 +139,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argument_parser(__doc__)
     parser.add_argument("--postgres-url", default=None, help="use this server, not a fresh one")
     parser.add_argument("--redis-url", default=None, help="use this server, not a fresh one")
+    parser.add_argument("--only", default="postgres,redis", help="postgres, redis or both")
+    parser.add_argument("--append-repeats", type=int, default=None, help="rounds per append cell")
     return parser.parse_args(argv)
 
 
