@@ -86,7 +86,8 @@ async def test_a_namespace_costs_what_it_holds_beside_many_other_sessions(
                 scanned = sum(n["Actual Rows"] for n in nodes if "Index Name" in n)
                 assert scanned <= 3 * TENANT_SESSIONS, (name, scanned)
                 blocks = plan["Plan"]["Shared Hit Blocks"] + plan["Plan"]["Shared Read Blocks"]
-                assert blocks < 200, (name, blocks)  # a scan of the table reads thousands
+                # A scan of the table reads thousands; an index walk a few hundred at most.
+                assert blocks < 1000, (name, blocks)
             assert await tenant.count() == TENANT_SESSIONS
             assert await store.count() == 0
     finally:
