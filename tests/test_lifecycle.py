@@ -14,7 +14,7 @@ import threading
 import pytest
 
 from plugins._urls import StoreUrls
-from sessionstore import Message, StoreClosedError, open_store
+from sessionstore import Message, SessionRecord, StoreClosedError, open_store
 
 
 def _threads() -> set[int]:
@@ -66,3 +66,26 @@ async def test_a_cancelled_first_caller_does_not_break_the_open_for_the_others(
     with pytest.raises(asyncio.CancelledError):
         await first
     await store.close()
+
+
+async def test_close_lets_calls_under_way_finish_and_refuses_the_rest(
+    store_urls: StoreUrls,
+) -> None:
+    """Issue 17 #5: no call is cut by close(); each one either landed or raised StoreClosedError."""
+    url = store_urls.new()
+    store = open_store(url)
+    await store.open()
+    calls = [
+        asyncio.ensure_future(store.append(f"s{index}", [Message.user(str(index))]))
+        for index in range(60)
+    ]
+    await asyncio.sleep(0.001)  # some calls are under way, others not yet started
+    await store.close()
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    landed = {
+        f"s{index}" for index, outcome in enumerate(outcomes) if isinstance(outcome, SessionRecord)
+    }
+    for outcome in outcomes:
+        assert isinstance(outcome, SessionRecord | StoreClosedError), repr(outcome)
+    async with open_store(url) as again:
+        assert {record.id for record in await again.list()} == landed

@@ -18,13 +18,19 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
+import time
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, TypeVar
 
 from sessionstore._errors import StoreClosedError, StoreUnavailableError
 from sessionstore._hooks import StoreHooks
 
 __all__ = ["StoreLifecycle"]
+
+_T = TypeVar("_T")
+#: How long ``close()`` lets calls under way finish before it releases connections anyway.
+_DRAIN_SECONDS = 30.0
 
 
 def _waiter(opening: concurrent.futures.Future[None]) -> asyncio.Future[None]:
@@ -45,6 +51,7 @@ class StoreLifecycle(StoreHooks):
     _opened: bool = False
     _opening: concurrent.futures.Future[None] | None = None
     _open_task: asyncio.Task[None] | None = None
+    _calls: int = 0  # calls between _enter and _leave: close() lets them finish
     _state_lock = threading.Lock()  # shared by all stores: held only to swap ``_opening``
 
     async def __aenter__(self) -> Self:
@@ -99,7 +106,10 @@ class StoreLifecycle(StoreHooks):
     async def close(self) -> None:
         """Release connections and files. Idempotent; any later call raises StoreClosedError.
 
-        An open in progress is waited for first, so nothing it makes outlives the store.
+        Calls already under way finish first (for up to ``_DRAIN_SECONDS``), so
+        none is cut half way: each either completed or raised StoreClosedError
+        without touching storage. An open in progress is waited for too, so
+        nothing it makes outlives the store.
         """
         if self._closed:
             return
@@ -108,7 +118,32 @@ class StoreLifecycle(StoreHooks):
         if opening is not None and not opening.done():
             with contextlib.suppress(Exception):
                 await asyncio.shield(_waiter(opening))
+        deadline = time.monotonic() + _DRAIN_SECONDS
+        # Calls run on any thread and loop, so no asyncio.Event can tell this one.
+        while self._calls and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.002)
         await self._close()
+
+    def _enter(self) -> None:
+        """Count a call in; StoreClosedError once ``close()`` has begun."""
+        with self._state_lock:
+            if self._closed:
+                raise StoreClosedError(f"{type(self).__name__} is closed")
+            self._calls += 1
+
+    def _leave(self) -> None:
+        with self._state_lock:
+            self._calls -= 1
+
+    async def _run_hook(self, hook: Callable[..., Awaitable[_T]], *args: Any) -> _T:
+        """``await hook(*args)`` once the store is open, counted in for ``close()``."""
+        self._enter()
+        try:
+            if self._closed or not self._opened:
+                await self._ready()
+            return await hook(*args)
+        finally:
+            self._leave()
 
     @property
     def closed(self) -> bool:

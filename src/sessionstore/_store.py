@@ -79,8 +79,7 @@ class SessionStore(StoreLifecycle):
     async def namespaces(self) -> builtins.list[str]:
         """Every namespace holding at least one session, sorted (``""`` is the store itself)."""
         backend = self._backend
-        await backend._ready()
-        return await backend._namespaces()
+        return await backend._run_hook(backend._namespaces)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -96,8 +95,7 @@ class SessionStore(StoreLifecycle):
         check_index("start", start)
         check_index("stop", stop, optional=True)
         backend = self._backend
-        await backend._ready()
-        return await backend._load(self._namespace, sid, start, stop)
+        return await backend._run_hook(backend._load, self._namespace, sid, start, stop)
 
     async def snapshot(
         self, session_id: str, *, start: int = 0, stop: int | None = None
@@ -110,15 +108,13 @@ class SessionStore(StoreLifecycle):
         check_index("start", start)
         check_index("stop", stop, optional=True)
         backend = self._backend
-        await backend._ready()
-        return await backend._snapshot(self._namespace, sid, start, stop)
+        return await backend._run_hook(backend._snapshot, self._namespace, sid, start, stop)
 
     async def get(self, session_id: str) -> SessionRecord | None:
         """The session's record (metadata and attributes), or None when unknown."""
         sid = validate_session_id(session_id)
         backend = self._backend
-        await backend._ready()
-        return await backend._get(self._namespace, sid)
+        return await backend._run_hook(backend._get, self._namespace, sid)
 
     async def list(self) -> builtins.list[SessionRecord]:
         """Every session, newest-last (ascending by last write)."""
@@ -138,8 +134,7 @@ class SessionStore(StoreLifecycle):
                 f"options must be a ListOptions or None, got {type(options).__name__}"
             )
         backend = self._backend
-        await backend._ready()
-        return await backend._list(self._namespace, options)
+        return await backend._run_hook(backend._list, self._namespace, options)
 
     def scan(self, *, page_size: int = 500) -> AsyncIterator[SessionRecord]:
         """Every session's record in listing order (oldest write first), a page at a time.
@@ -159,12 +154,11 @@ class SessionStore(StoreLifecycle):
 
     async def _scan(self, page_size: int) -> AsyncIterator[SessionRecord]:
         backend, namespace = self._backend, self._namespace
-        await backend._ready()
         if backend.supports_cursor_scan:
             after = 0
             while True:
                 backend._ensure_not_closed()
-                page = await backend._scan_page(namespace, after, page_size)
+                page = await backend._run_hook(backend._scan_page, namespace, after, page_size)
                 for _, record in page:
                     yield record
                 if len(page) < page_size:
@@ -173,7 +167,8 @@ class SessionStore(StoreLifecycle):
         offset = 0
         while True:
             backend._ensure_not_closed()
-            records = await backend._list(namespace, ListOptions(offset=offset, limit=page_size))
+            options = ListOptions(offset=offset, limit=page_size)
+            records = await backend._run_hook(backend._list, namespace, options)
             for record in records:
                 yield record
             if len(records) < page_size:
@@ -183,8 +178,7 @@ class SessionStore(StoreLifecycle):
     async def count(self) -> int:
         """How many sessions exist."""
         backend = self._backend
-        await backend._ready()
-        return await backend._count(self._namespace)
+        return await backend._run_hook(backend._count, self._namespace)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -206,8 +200,9 @@ class SessionStore(StoreLifecycle):
         sid, encoded = prepare_write(self._backend, session_id, messages, expected_version)
         changes = changes_or_none(attributes)
         backend = self._backend
-        await backend._ready()
-        return await backend._save(self._namespace, sid, encoded, expected_version, changes)
+        return await backend._run_hook(
+            backend._save, self._namespace, sid, encoded, expected_version, changes
+        )
 
     async def append(
         self,
@@ -226,9 +221,13 @@ class SessionStore(StoreLifecycle):
         sid, encoded = prepare_write(self._backend, session_id, messages, expected_version)
         changes = changes_or_none(attributes)
         backend = self._backend
-        if backend._closed or not backend._opened:  # the hot path skips a coroutine
-            await backend._ready()
-        return await backend._append(self._namespace, sid, encoded, expected_version, changes)
+        backend._enter()  # the hot path: no extra coroutine
+        try:
+            if backend._closed or not backend._opened:
+                await backend._ready()
+            return await backend._append(self._namespace, sid, encoded, expected_version, changes)
+        finally:
+            backend._leave()
 
     async def restore(
         self,
@@ -261,9 +260,15 @@ class SessionStore(StoreLifecycle):
                 f"created_at {created.isoformat()} is later than updated_at {updated.isoformat()}"
             )
         whole = validate_attributes({} if attributes is None else attributes)
-        await backend._ready()
-        return await backend._restore(
-            self._namespace, sid, encoded, expected_version, created, updated, whole
+        return await backend._run_hook(
+            backend._restore,
+            self._namespace,
+            sid,
+            encoded,
+            expected_version,
+            created,
+            updated,
+            whole,
         )
 
     async def pop(
@@ -278,8 +283,7 @@ class SessionStore(StoreLifecycle):
         check_count("count", count, least=1)
         check_count("expected_version", expected_version, optional=True)
         backend = self._backend
-        await backend._ready()
-        return await backend._pop(self._namespace, sid, count, expected_version)
+        return await backend._run_hook(backend._pop, self._namespace, sid, count, expected_version)
 
     async def replace_tail(
         self,
@@ -297,8 +301,9 @@ class SessionStore(StoreLifecycle):
         sid, encoded = prepare_write(self._backend, session_id, messages, expected_version)
         check_index("start", start)
         backend = self._backend
-        await backend._ready()
-        return await backend._replace_tail(self._namespace, sid, start, encoded, expected_version)
+        return await backend._run_hook(
+            backend._replace_tail, self._namespace, sid, start, encoded, expected_version
+        )
 
     async def fork(
         self,
@@ -319,8 +324,9 @@ class SessionStore(StoreLifecycle):
         check_index("stop", stop, optional=True)
         check_count("expected_version", expected_version, optional=True)
         backend = self._backend
-        await backend._ready()
-        return await backend._fork(self._namespace, source, target, stop, expected_version)
+        return await backend._run_hook(
+            backend._fork, self._namespace, source, target, stop, expected_version
+        )
 
     async def update_attributes(
         self,
@@ -339,21 +345,20 @@ class SessionStore(StoreLifecycle):
         checked = validate_attribute_changes(changes)
         check_count("expected_version", expected_version, optional=True)
         backend = self._backend
-        await backend._ready()
-        return await backend._update_attributes(self._namespace, sid, checked, expected_version)
+        return await backend._run_hook(
+            backend._update_attributes, self._namespace, sid, checked, expected_version
+        )
 
     async def delete(self, session_id: str) -> None:
         """Remove the session; deleting an unknown id is a no-op."""
         sid = validate_session_id(session_id)
         backend = self._backend
-        await backend._ready()
-        await backend._delete(self._namespace, sid)
+        await backend._run_hook(backend._delete, self._namespace, sid)
 
     async def clear(self) -> int:
         """Delete every session of this namespace; return how many went."""
         backend = self._backend
-        await backend._ready()
-        return await backend._clear(self._namespace)
+        return await backend._run_hook(backend._clear, self._namespace)
 
     async def prune(
         self, *, updated_before: datetime | None = None, keep_newest: int | None = None
@@ -369,5 +374,4 @@ class SessionStore(StoreLifecycle):
         before = None if updated_before is None else aware("updated_before", updated_before)
         check_count("keep_newest", keep_newest, optional=True)
         backend = self._backend
-        await backend._ready()
-        return await backend._prune(self._namespace, before, keep_newest)
+        return await backend._run_hook(backend._prune, self._namespace, before, keep_newest)

@@ -101,6 +101,13 @@ def _validate_prefix(value: object) -> str:
     return prefix
 
 
+def _check_min_connections(value: object, most: int) -> None:
+    if not is_count(value) or value > most:  # type: ignore[operator]
+        raise InvalidArgumentError(
+            f"min_connections must be an int from 0 to max_connections ({most}), got {value!r}"
+        )
+
+
 def _validate_identifier(kind: str, value: object, max_length: int) -> str:
     if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
         raise InvalidArgumentError(f"{kind} must match [A-Za-z_][A-Za-z0-9_]*, got {value!r}")
@@ -204,11 +211,7 @@ class PostgresSessionStore(PostgresOperations, SessionStore):
         self._prefix = _validate_prefix(table_prefix)
         threshold = _prepare_threshold(query.get("prepare_threshold", prepare_threshold))
         options = ConnectionOptions.checked(max_connections, pool_timeout, connect_timeout, query)
-        if not is_count(min_connections) or min_connections > options.max_connections:
-            raise InvalidArgumentError(
-                f"min_connections must be an int from 0 to max_connections "
-                f"({options.max_connections}), got {min_connections!r}"
-            )
+        _check_min_connections(min_connections, options.max_connections)
 
         def connections() -> PostgresConnections:
             return PostgresConnections(
