@@ -89,3 +89,33 @@ async def test_close_lets_calls_under_way_finish_and_refuses_the_rest(
         assert isinstance(outcome, SessionRecord | StoreClosedError), repr(outcome)
     async with open_store(url) as again:
         assert {record.id for record in await again.list()} == landed
+
+
+def test_loops_that_end_right_after_concurrent_first_calls_end(store_urls: StoreUrls) -> None:
+    """Two calls at once on a loop new to the store, then ``asyncio.run`` returns, eight times.
+
+    psycopg-pool's workers ignore a cancel in the middle of a maintenance task; the store's
+    per-loop closer ends them, so the loop always closes (it used to hang now and then).
+    """
+    store = open_store(store_urls.new())
+
+    def on_its_own_loop() -> None:
+        asyncio.run(store.save("s1", [Message.user("x")]))
+
+    for _ in range(8):
+        workers = [threading.Thread(target=on_its_own_loop, daemon=True) for _ in range(5)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+            assert not worker.is_alive(), "asyncio.run did not return"
+
+        async def two_at_once() -> None:
+            assert await store.get("s1") is not None
+            await asyncio.gather(store.get("s1"), store.get("unknown"))
+
+        finisher = threading.Thread(target=lambda: asyncio.run(two_at_once()), daemon=True)
+        finisher.start()
+        finisher.join(60)
+        assert not finisher.is_alive(), "asyncio.run did not return"
+    asyncio.run(store.close())

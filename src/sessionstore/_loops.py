@@ -4,17 +4,18 @@ bound to the loop that created them (redis-py, psycopg).
 A store used from several loops (``asyncio.run`` per call, a framework's
 ``run_sync`` thread, five threads at once) gets a pool on each loop on first
 use there. Each pool is closed on its own loop when that loop shuts down
-(``asyncio.run`` returning): an async generator parked at its ``yield`` is
-finalized by the loop's ``shutdown_asyncgens`` while the loop still runs, and
-closes the pool there, so no socket or pool task is left on a dead loop.
+(``asyncio.run`` returning): a task of ours that only waits is cancelled with
+the loop's other tasks and closes the pool there, so no socket or pool task is
+left on a dead loop.
 ``close`` closes each remaining pool on its own loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import AsyncGenerator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
 __all__ = ["PerLoop"]
@@ -36,7 +37,7 @@ class PerLoop(Generic[_T]):
         self._make = make
         self._close = close
         self._items: dict[asyncio.AbstractEventLoop, _T] = {}
-        self._guards: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
+        self._guards: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
         self._lock = threading.Lock()
 
     def current(self) -> _T | None:
@@ -60,23 +61,31 @@ class PerLoop(Generic[_T]):
         if existing is not None:  # another task on this loop made one meanwhile
             await self._close(made)
             return existing
-        guard = self._close_at_loop_end(loop, made)
-        await anext(guard)
-        self._guards[loop] = guard
+        self._guards[loop] = loop.create_task(self._close_at_loop_end(loop, made))
         return made
 
-    async def _close_at_loop_end(
-        self, loop: asyncio.AbstractEventLoop, item: _T
-    ) -> AsyncGenerator[None, None]:
-        """Parked at ``yield`` until the loop shuts down (or ``close``), then closes ``item``."""
+    async def _close_at_loop_end(self, loop: asyncio.AbstractEventLoop, item: _T) -> None:
+        """Waits until cancelled (the loop ending, or ``close``), then closes ``item``.
+
+        ``asyncio.run`` cancels every task of its loop and waits for them: this one
+        then closes the pool, which also ends pool tasks (psycopg-pool's workers)
+        that ignore a cancel, so the loop can end.
+        """
         try:
-            yield
-        finally:
-            with self._lock:
-                if self._items.get(loop) is item:
-                    del self._items[loop]
-                self._guards.pop(loop, None)
-            await self._close(item)
+            await loop.create_future()  # resolved by nobody: only a cancel ends the wait
+        except asyncio.CancelledError:
+            pass
+        except GeneratorExit:  # the loop was dropped with this task pending: nothing runs there
+            self._forget(loop, item)
+            raise
+        self._forget(loop, item)
+        await self._close(item)
+
+    def _forget(self, loop: asyncio.AbstractEventLoop, item: _T) -> None:
+        with self._lock:
+            if self._items.get(loop) is item:
+                del self._items[loop]
+            self._guards.pop(loop, None)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -89,7 +98,7 @@ class PerLoop(Generic[_T]):
         here = asyncio.get_running_loop()
         for loop, item in items.items():
             guard = guards.get(loop)
-            closing = guard.aclose() if guard is not None else self._close(item)
+            closing = _stop(guard) if guard is not None else self._close(item)
             if loop is here:
                 await closing
             elif loop.is_running() and not loop.is_closed():
@@ -100,3 +109,10 @@ class PerLoop(Generic[_T]):
                     future.cancel()
             else:
                 closing.close()  # its loop is gone: nothing can run there any more
+
+
+async def _stop(guard: asyncio.Task[None]) -> None:
+    """Cancel ``guard`` and wait while it closes its resource."""
+    guard.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await guard

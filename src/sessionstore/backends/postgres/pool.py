@@ -32,6 +32,28 @@ except ImportError as exc:  # the extra is not installed; the store's constructo
 else:
     DRIVER_MISSING = None
 
+    class _LoopEndingPool(AsyncConnectionPool):
+        """psycopg's pool, whose maintenance workers end when their task is cancelled.
+
+        psycopg-pool's workers catch ``CancelledError`` from a maintenance task
+        (adding a connection, say) and wait for the next one; when ``asyncio.run``
+        returns, it cancels every task and waits for them, so a worker cancelled
+        mid-task kept the loop from ever closing. These workers let it end them.
+        """
+
+        @classmethod
+        async def worker(cls, q: Any) -> None:
+            from psycopg_pool.pool_async import StopWorker
+
+            while True:
+                task = await q.get()
+                if isinstance(task, StopWorker):
+                    return
+                try:
+                    await task.run()
+                except Exception as error:  # as psycopg's own worker: never die of one task
+                    logger.warning("pool task %s failed: %s: %s", task, type(error).__name__, error)
+
 if TYPE_CHECKING:
     from psycopg import AsyncConnection, sql
 
@@ -127,7 +149,7 @@ class PostgresConnections:
     async def open(self) -> None:
         """Create the pool if none was given, and open it if it is ours."""
         if self._pool is None:
-            self._pool = AsyncConnectionPool(
+            self._pool = _LoopEndingPool(
                 self._conninfo,
                 min_size=self._min_connections,
                 max_size=self.options.max_connections,
