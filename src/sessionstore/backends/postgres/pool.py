@@ -32,27 +32,35 @@ except ImportError as exc:  # the extra is not installed; the store's constructo
 else:
     DRIVER_MISSING = None
 
-    class _LoopEndingPool(AsyncConnectionPool):
-        """psycopg's pool, whose maintenance workers end when their task is cancelled.
+    try:
+        from psycopg_pool.pool_async import StopWorker
+    except ImportError:  # a psycopg-pool without this private name: its own workers, as they are
+        _POOL_CLASS: type[AsyncConnectionPool[Any]] = AsyncConnectionPool
+    else:
 
-        psycopg-pool's workers catch ``CancelledError`` from a maintenance task
-        (adding a connection, say) and wait for the next one; when ``asyncio.run``
-        returns, it cancels every task and waits for them, so a worker cancelled
-        mid-task kept the loop from ever closing. These workers let it end them.
-        """
+        class _LoopEndingPool(AsyncConnectionPool):
+            """psycopg's pool, whose maintenance workers end when their task is cancelled.
 
-        @classmethod
-        async def worker(cls, q: Any) -> None:
-            from psycopg_pool.pool_async import StopWorker
+            psycopg-pool's workers catch ``CancelledError`` from a maintenance task
+            (adding a connection, say) and wait for the next one; when ``asyncio.run``
+            returns, it cancels every task and waits for them, so a worker cancelled
+            mid-task kept the loop from ever closing. These workers let it end them.
+            """
 
-            while True:
-                task = await q.get()
-                if isinstance(task, StopWorker):
-                    return
-                try:
-                    await task.run()
-                except Exception as error:  # as psycopg's own worker: never die of one task
-                    logger.warning("pool task %s failed: %s: %s", task, type(error).__name__, error)
+            @classmethod
+            async def worker(cls, q: Any) -> None:
+                while True:
+                    task = await q.get()
+                    if isinstance(task, StopWorker):
+                        return
+                    try:
+                        await task.run()
+                    except Exception as error:  # as psycopg's own worker: never die of one task
+                        logger.warning(
+                            "pool task %s failed: %s: %s", task, type(error).__name__, error
+                        )
+
+        _POOL_CLASS = _LoopEndingPool
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection, sql
@@ -149,7 +157,7 @@ class PostgresConnections:
     async def open(self) -> None:
         """Create the pool if none was given, and open it if it is ours."""
         if self._pool is None:
-            self._pool = _LoopEndingPool(
+            self._pool = _POOL_CLASS(
                 self._conninfo,
                 min_size=self._min_connections,
                 max_size=self.options.max_connections,
